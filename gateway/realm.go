@@ -1,0 +1,67 @@
+package gateway
+
+import (
+	"sync"
+
+	"github.com/wampgate/wampgate/gateway/broker"
+	"github.com/wampgate/wampgate/gateway/dealer"
+	"github.com/wampgate/wampgate/gateway/wamp"
+)
+
+// realm is one routing namespace. Sessions in different realms never see
+// each other.
+type realm struct {
+	r      *Router
+	name   string // immutable
+	strict bool   // immutable: strict URI rules
+
+	broker *broker.Index[*session]
+	dealer *dealer.Index[*session]
+
+	mu       sync.RWMutex
+	sessions map[wamp.ID]*session // guarded by mu
+
+	callsMu sync.Mutex // guards pending calls and the sessions' call tables
+}
+
+func newRealm(r *Router, rc RealmConfig) *realm {
+	return &realm{
+		r:        r,
+		name:     rc.Name,
+		strict:   rc.StrictURIs,
+		broker:   broker.New[*session](),
+		dealer:   dealer.New[*session](),
+		sessions: map[wamp.ID]*session{},
+	}
+}
+
+func (rm *realm) join(s *session) {
+	rm.mu.Lock()
+	rm.sessions[s.id] = s
+	rm.mu.Unlock()
+}
+
+// leave removes every trace of s: subscriptions, registrations and pending
+// calls, answering the other side of each pending call.
+func (rm *realm) leave(s *session) {
+	rm.mu.Lock()
+	delete(rm.sessions, s.id)
+	rm.mu.Unlock()
+	rm.broker.RemoveSubscriber(s)
+	rm.dealer.RemoveCallee(s)
+	rm.failPending(s)
+}
+
+// validURI applies the realm's URI rules.
+func (rm *realm) validURI(uri, match string) bool {
+	return wamp.ValidURI(uri, rm.strict, match)
+}
+
+// replyError sends ERROR for a request of s.
+func replyError(s *session, reqType wamp.MessageType, req wamp.ID, uri, message string) {
+	e := &wamp.Error{RequestType: reqType, Request: req, Details: wamp.Dict{}, Error: uri}
+	if message != "" {
+		e.Args = wamp.List{message}
+	}
+	s.send(e)
+}

@@ -1,0 +1,495 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/wampgate/wampgate/gateway/internal/outq"
+	"github.com/wampgate/wampgate/gateway/wamp"
+	"github.com/wampgate/wampgate/gateway/wamp/codec"
+	"github.com/wampgate/wampgate/transports"
+)
+
+// session is one WAMP session on one transport connection.
+type session struct {
+	r      *Router
+	conn   transports.Conn // immutable
+	codec  codec.Codec     // immutable; nil if the serializer is unknown
+	ser    transports.Serializer
+	maxOut int // immutable: peer's receive limit, 0 = none
+	info   transports.Info
+	log    *slog.Logger // replaced once during join (owned by the reader until welcomed)
+	q      *outq.Queue
+
+	// Set during join, before the session becomes visible to others;
+	// immutable afterwards.
+	id           wamp.ID
+	realm        *realm
+	authid       string
+	authrole     string
+	authmethod   string
+	authprovider string
+	hello        wamp.Dict
+	feat         features
+
+	welcomed     atomic.Bool
+	shuttingDown atomic.Bool   // router sent GOODBYE and waits for the reply
+	reason       atomic.Uint32 // CloseReason; the first one set wins
+	writerDone   chan struct{}
+
+	// Guarded by realm.callsMu.
+	left     bool // the session has left its realm; no new calls may target it
+	nextInv  wamp.ID
+	asCaller map[wamp.ID]*pendingCall // by CALL request ID
+	asCallee map[wamp.ID]*pendingCall // by INVOCATION request ID
+}
+
+// features are the client features that change how the router talks to a
+// session. Immutable after join.
+type features struct {
+	calleeCancel   bool // callee announced call_canceling: may receive INTERRUPT
+	calleeProgress bool // callee announced progressive_call_results
+}
+
+func newSession(r *Router, c transports.Conn) *session {
+	info := c.Info()
+	s := &session{
+		r:          r,
+		conn:       c,
+		ser:        c.Serializer(),
+		maxOut:     c.MaxOutgoing(),
+		info:       info,
+		q:          outq.New(r.cfg.OutQueueBytes),
+		writerDone: make(chan struct{}),
+	}
+	s.codec, _ = codec.ByName(s.ser.String())
+	peer := ""
+	if info.Remote != nil {
+		peer = info.Remote.String()
+	}
+	s.log = r.log.With("transport", info.Kind, "peer", peer)
+	return s
+}
+
+// setReason records why the session ends; the first reason wins.
+func (s *session) setReason(cr CloseReason) {
+	s.reason.CompareAndSwap(uint32(CloseNone), uint32(cr))
+}
+
+// closeNow records the reason and closes the connection, which ends both
+// session goroutines.
+func (s *session) closeNow(cr CloseReason) {
+	s.setReason(cr)
+	s.conn.Close()
+}
+
+// run is the whole life of the session, on the ServeConn goroutine.
+func (s *session) run() {
+	s.r.stats.sessionsTotal.Add(1)
+	deadline := s.r.cfg.HandshakeTimeout
+	if !s.info.Established.IsZero() {
+		deadline -= time.Since(s.info.Established)
+	}
+	hs := time.AfterFunc(max(deadline, 0), func() {
+		if !s.welcomed.Load() {
+			s.closeNow(CloseHandshakeTimeout)
+		}
+	})
+	ok := s.join()
+	hs.Stop()
+	if !ok {
+		s.conn.Close()
+		s.finish()
+		return
+	}
+	s.readLoop()
+	s.realm.leave(s)
+	s.q.Close()
+	switch CloseReason(s.reason.Load()) {
+	case CloseTransport, CloseWriteTimeout, ClosePingTimeout, CloseSlowConsumer:
+		s.conn.Close() // nobody to flush to
+	}
+	<-s.writerDone
+	s.conn.Close()
+	s.finish()
+}
+
+func (s *session) finish() {
+	cr := CloseReason(s.reason.Load())
+	if cr == CloseNone {
+		cr = CloseTransport
+	}
+	s.r.stats.closed[cr].Add(1)
+	lvl := slog.LevelDebug
+	switch cr {
+	case CloseProtocolViolation, CloseSlowConsumer, CloseWriteTimeout, CloseHandshakeTimeout, CloseMessageTooBig:
+		lvl = slog.LevelWarn
+	}
+	s.log.Log(context.Background(), lvl, "session closed", "reason", cr.String())
+}
+
+// join reads HELLO and answers WELCOME or ABORT. It returns true once the
+// session is established and its writer is running.
+func (s *session) join() bool {
+	if s.codec == nil {
+		s.closeNow(CloseJoinRefused)
+		return false
+	}
+	b, err := s.conn.Read()
+	if err != nil {
+		if errors.Is(err, transports.ErrMessageTooBig) {
+			s.r.stats.violations[ViolationTooBig].Add(1)
+			s.abortJoin(wamp.ErrProtocolViolation, "message too big", CloseMessageTooBig)
+			return false
+		}
+		s.setReason(readErrReason(err))
+		return false
+	}
+	s.r.stats.msgsIn.Add(1)
+	m, err := s.codec.Decode(b)
+	if err != nil {
+		v := ViolationInvalid
+		if errors.Is(err, codec.ErrMalformed) {
+			v = ViolationMalformed
+		}
+		s.r.stats.violations[v].Add(1)
+		s.abortJoin(wamp.ErrProtocolViolation, err.Error(), CloseProtocolViolation)
+		return false
+	}
+	hello, ok := m.(*wamp.Hello)
+	if !ok {
+		s.r.stats.violations[ViolationNotHello].Add(1)
+		s.abortJoin(wamp.ErrProtocolViolation, fmt.Sprintf("expected HELLO, got %s", m.MessageType()), CloseProtocolViolation)
+		return false
+	}
+	rm := s.r.realms[hello.Realm]
+	if rm == nil {
+		s.abortJoin(wamp.ErrNoSuchRealm, fmt.Sprintf("no realm named %q on this router", hello.Realm), CloseJoinRefused)
+		return false
+	}
+	if !hasClientRole(hello.Details) {
+		s.r.stats.violations[ViolationInvalid].Add(1)
+		s.abortJoin(wamp.ErrProtocolViolation, "HELLO.Details.roles must announce at least one of caller, callee, publisher, subscriber", CloseProtocolViolation)
+		return false
+	}
+	if !offersAnonymous(hello.Details) {
+		s.abortJoin(wamp.ErrNoAuthMethod, "realm "+hello.Realm+" accepts only anonymous sessions", CloseJoinRefused)
+		return false
+	}
+	s.realm = rm
+	s.hello = hello.Details
+	s.authid = anonymousAuthID()
+	s.authrole = "anonymous"
+	s.authmethod = "anonymous"
+	s.authprovider = "static"
+	s.feat = features{
+		calleeCancel:   wamp.HasFeature(hello.Details, "callee", "call_canceling"),
+		calleeProgress: wamp.HasFeature(hello.Details, "callee", "progressive_call_results"),
+	}
+
+	s.r.mu.Lock()
+	if s.r.closing {
+		s.r.mu.Unlock()
+		s.abortJoin(wamp.CloseSystemShutdown, "router is shutting down", CloseShutdown)
+		return false
+	}
+	s.id = s.r.newSessionIDLocked()
+	s.r.ids[s.id] = s
+	s.r.mu.Unlock()
+	s.log = s.log.With("session", uint64(s.id), "realm", rm.name)
+
+	welcome := &wamp.Welcome{Session: s.id, Details: s.welcomeDetails()}
+	wb, err := s.codec.Encode(welcome)
+	if err != nil {
+		s.log.Error("encode welcome", "err", err)
+		s.setReason(CloseJoinRefused)
+		return false
+	}
+	// WELCOME is the first message in the queue; the session becomes
+	// visible to others only after it, so nothing can overtake it.
+	s.q.Push(wb)
+	s.r.wg.Add(1)
+	go s.writeLoop()
+	rm.join(s)
+	s.welcomed.Store(true)
+	s.log.Debug("session joined", "authid", s.authid, "authrole", s.authrole)
+	return true
+}
+
+func hasClientRole(details wamp.Dict) bool {
+	for _, role := range []string{"caller", "callee", "publisher", "subscriber"} {
+		if wamp.HasRole(details, role) {
+			return true
+		}
+	}
+	return false
+}
+
+func offersAnonymous(details wamp.Dict) bool {
+	methods, present := details["authmethods"]
+	if !present || methods == nil {
+		return true
+	}
+	list, ok := methods.([]any)
+	if !ok {
+		return false
+	}
+	if len(list) == 0 {
+		return true
+	}
+	for _, m := range list {
+		if m == "anonymous" {
+			return true
+		}
+	}
+	return false
+}
+
+func anonymousAuthID() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return "anon-" + hex.EncodeToString(b[:])
+}
+
+// abortJoin answers a HELLO with ABORT, written directly because the writer
+// goroutine does not run yet, and closes the connection.
+func (s *session) abortJoin(reason, message string, cr CloseReason) {
+	s.setReason(cr)
+	if s.codec != nil {
+		if b, err := s.codec.Encode(&wamp.Abort{Details: wamp.Dict{"message": message}, Reason: reason}); err == nil {
+			_ = s.conn.Write([][]byte{b})
+		}
+	}
+	s.log.Debug("join refused", "reason", reason, "message", message)
+	s.conn.Close()
+}
+
+// writeLoop owns every write after WELCOME. It drains the queue in batches
+// and exits when the queue is closed and empty, or on a write error.
+func (s *session) writeLoop() {
+	defer s.r.wg.Done()
+	defer close(s.writerDone)
+	defer s.conn.Close()
+	var batch [][]byte
+	for {
+		var closed bool
+		batch, closed = s.q.Pop(batch)
+		if len(batch) == 0 {
+			if closed {
+				return
+			}
+			<-s.q.Ready()
+			continue
+		}
+		if err := s.conn.Write(batch); err != nil {
+			s.setReason(writeErrReason(err))
+			s.q.Close()
+			return
+		}
+		clear(batch)
+	}
+}
+
+func readErrReason(err error) CloseReason {
+	switch {
+	case errors.Is(err, transports.ErrMessageTooBig):
+		return CloseMessageTooBig
+	case errors.Is(err, transports.ErrPingTimeout):
+		return ClosePingTimeout
+	case errors.Is(err, transports.ErrProtocol):
+		return CloseProtocolViolation
+	}
+	return CloseTransport
+}
+
+func writeErrReason(err error) CloseReason {
+	if errors.Is(err, transports.ErrWriteTimeout) {
+		return CloseWriteTimeout
+	}
+	return CloseTransport
+}
+
+// readLoop reads, decodes and routes messages until the session ends.
+func (s *session) readLoop() {
+	for {
+		b, err := s.conn.Read()
+		if err != nil {
+			if errors.Is(err, transports.ErrMessageTooBig) {
+				s.r.stats.violations[ViolationTooBig].Add(1)
+				s.abort(wamp.ErrProtocolViolation, "message exceeds the receive limit", CloseMessageTooBig)
+				return
+			}
+			if errors.Is(err, transports.ErrProtocol) {
+				s.r.stats.violations[ViolationMalformed].Add(1)
+			}
+			s.setReason(readErrReason(err))
+			return
+		}
+		s.r.stats.msgsIn.Add(1)
+		m, err := s.codec.Decode(b)
+		if err != nil {
+			v := ViolationInvalid
+			if errors.Is(err, codec.ErrMalformed) {
+				v = ViolationMalformed
+			}
+			s.violation(v, err.Error())
+			return
+		}
+		if s.shuttingDown.Load() {
+			// After our GOODBYE only the peer's GOODBYE matters.
+			if _, ok := m.(*wamp.Goodbye); ok {
+				return
+			}
+			continue
+		}
+		if !s.handle(m) {
+			return
+		}
+	}
+}
+
+// handle routes one message; false ends the session.
+func (s *session) handle(m wamp.Message) bool {
+	switch m := m.(type) {
+	case *wamp.Publish:
+		s.realm.handlePublish(s, m)
+	case *wamp.Subscribe:
+		s.realm.handleSubscribe(s, m)
+	case *wamp.Unsubscribe:
+		s.realm.handleUnsubscribe(s, m)
+	case *wamp.Call:
+		s.realm.handleCall(s, m)
+	case *wamp.Yield:
+		s.realm.handleYield(s, m)
+	case *wamp.Cancel:
+		s.realm.handleCancel(s, m)
+	case *wamp.Register:
+		s.realm.handleRegister(s, m)
+	case *wamp.Unregister:
+		s.realm.handleUnregister(s, m)
+	case *wamp.Error:
+		if m.RequestType != wamp.TypeInvocation {
+			s.violation(ViolationBadErrorType, fmt.Sprintf("ERROR from a client must answer INVOCATION, not request type %d", m.RequestType))
+			return false
+		}
+		s.realm.handleInvocationError(s, m)
+	case *wamp.Goodbye:
+		s.setReason(CloseGoodbye)
+		s.send(&wamp.Goodbye{Details: wamp.Dict{}, Reason: wamp.CloseGoodbyeAndOut})
+		return false
+	case *wamp.Abort:
+		s.setReason(CloseAbort)
+		return false
+	default:
+		s.violation(ViolationUnexpected, fmt.Sprintf("%s is not allowed from a client after WELCOME", m.MessageType()))
+		return false
+	}
+	return true
+}
+
+// violation counts a protocol violation and aborts the session.
+func (s *session) violation(v ViolationReason, message string) {
+	s.r.stats.violations[v].Add(1)
+	s.abort(wamp.ErrProtocolViolation, message, CloseProtocolViolation)
+}
+
+// abort queues ABORT; the session ends when the reader returns.
+func (s *session) abort(reason, message string, cr CloseReason) {
+	s.setReason(cr)
+	s.log.Debug("aborting session", "reason", reason, "message", message)
+	s.send(&wamp.Abort{Details: wamp.Dict{"message": message}, Reason: reason})
+}
+
+// shutdown starts a router-initiated close: GOODBYE now, then wait for the
+// peer's GOODBYE for at most the goodbye timeout.
+func (s *session) shutdown(reason, message string, cr CloseReason) {
+	if !s.welcomed.Load() {
+		s.closeNow(cr)
+		return
+	}
+	if !s.shuttingDown.CompareAndSwap(false, true) {
+		return
+	}
+	s.setReason(cr)
+	d := wamp.Dict{}
+	if message != "" {
+		d["message"] = message
+	}
+	s.send(&wamp.Goodbye{Details: d, Reason: reason})
+	// Closing an already closed connection is harmless, so the timer is
+	// left to fire even when the peer answers in time.
+	time.AfterFunc(s.r.cfg.GoodbyeTimeout, func() { s.conn.Close() })
+}
+
+// send encodes m for this session and queues it. It reports false when the
+// message could not be queued (too big for the peer, encode failure, or the
+// session is closing); the caller decides whether that needs an answer.
+func (s *session) send(m wamp.Message) bool {
+	b, err := s.codec.Encode(m)
+	if err != nil {
+		s.r.stats.drops[DropEncode].Add(1)
+		s.log.Warn("cannot encode message", "type", m.MessageType().String(), "err", err)
+		return false
+	}
+	if s.maxOut > 0 && len(b) > s.maxOut {
+		s.r.stats.drops[DropTooBigForPeer].Add(1)
+		return false
+	}
+	return s.push(b)
+}
+
+// tooBig reports whether b exceeds the peer's receive limit.
+func (s *session) tooBig(b []byte) bool { return s.maxOut > 0 && len(b) > s.maxOut }
+
+// push queues encoded bytes. A full queue closes the session as a slow
+// consumer: its reader then fails everything pending on it.
+func (s *session) push(b []byte) bool {
+	switch s.q.Push(b) {
+	case outq.Queued:
+		s.r.stats.msgsOut.Add(1)
+		s.r.stats.bytesOut.Add(uint64(len(b)))
+		return true
+	case outq.Full:
+		if s.reason.Load() == uint32(CloseNone) {
+			s.log.Warn("closing slow consumer", "queued_bytes", s.q.Len())
+		}
+		s.closeNow(CloseSlowConsumer)
+		s.q.Close()
+	}
+	s.r.stats.drops[DropSessionClosed].Add(1)
+	return false
+}
+
+// welcomeDetails lists the router roles with exactly the features that work.
+func (s *session) welcomeDetails() wamp.Dict {
+	return wamp.Dict{
+		"realm":        s.realm.name,
+		"agent":        s.r.cfg.Agent,
+		"authid":       s.authid,
+		"authrole":     s.authrole,
+		"authmethod":   s.authmethod,
+		"authprovider": s.authprovider,
+		"roles": wamp.Dict{
+			"broker": wamp.Dict{"features": wamp.Dict{
+				"publisher_exclusion":           true,
+				"publisher_identification":      true,
+				"subscriber_blackwhite_listing": true,
+				"pattern_based_subscription":    true,
+			}},
+			"dealer": wamp.Dict{"features": wamp.Dict{
+				"caller_identification":      true,
+				"call_canceling":             true,
+				"call_timeout":               true,
+				"progressive_call_results":   true,
+				"pattern_based_registration": true,
+				"shared_registration":        true,
+			}},
+		},
+	}
+}
