@@ -324,9 +324,8 @@ func TestShutdownSaysGoodbye(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("shutdown: %v", err)
 	}
-	// New sessions are refused.
+	// New connections are refused at once, before HELLO.
 	p := gt.Connect(t, r, transports.JSON)
-	p.Send(&wamp.Hello{Realm: "realm1", Details: wamp.Dict{"roles": gt.ClientRoles()}})
 	if a := gt.Expect[wamp.Abort](p); a.Reason != wamp.CloseSystemShutdown {
 		t.Fatalf("abort reason %q", a.Reason)
 	}
