@@ -145,8 +145,12 @@ func (rm *realm) handlePublish(s *session, m *wamp.Publish) {
 	}
 	excludeMe := wamp.OptBool(m.Options, "exclude_me", true)
 	var buf [8]*broker.Subscription[*session]
+	delivered := 0
 	for _, sub := range rm.broker.Match(m.Topic, buf[:0]) {
-		rm.deliver(s, sub, pubID, m, &filter, excludeMe, disclose)
+		delivered += rm.deliver(s, sub, pubID, m, &filter, excludeMe, disclose)
+	}
+	if delivered > 0 {
+		rm.r.stats.deliveries.Add(uint64(delivered))
 	}
 	if ack {
 		s.send(&wamp.Published{Request: m.Request, Publication: pubID})
@@ -156,7 +160,7 @@ func (rm *realm) handlePublish(s *session, m *wamp.Publish) {
 // deliver queues one EVENT for every eligible subscriber of sub. The event
 // is encoded at most once per serializer and the bytes are shared.
 func (rm *realm) deliver(pub *session, sub *broker.Subscription[*session], pubID wamp.ID, m *wamp.Publish,
-	filter *deliveryFilter, excludeMe bool, disclose wamp.Dict) {
+	filter *deliveryFilter, excludeMe bool, disclose wamp.Dict) (delivered int) {
 	var encoded [4][]byte // by serializer ID
 	var failed [4]bool
 	var details wamp.Dict
@@ -174,12 +178,15 @@ func (rm *realm) deliver(pub *session, sub *broker.Subscription[*session], pubID
 		b := encoded[si]
 		if b == nil {
 			if details == nil {
-				details = wamp.Dict{}
-				if sub.Match != wamp.MatchExact {
-					details["topic"] = m.Topic
-				}
-				for k, v := range disclose {
-					details[k] = v
+				details = noDetails
+				if sub.Match != wamp.MatchExact || disclose != nil {
+					details = make(wamp.Dict, len(disclose)+1)
+					if sub.Match != wamp.MatchExact {
+						details["topic"] = m.Topic
+					}
+					for k, v := range disclose {
+						details[k] = v
+					}
 				}
 			}
 			ev := &wamp.Event{Subscription: sub.ID, Publication: pubID, Details: details, Payload: m.Payload}
@@ -197,7 +204,11 @@ func (rm *realm) deliver(pub *session, sub *broker.Subscription[*session], pubID
 			continue
 		}
 		if s.push(b) {
-			rm.r.stats.deliveries.Add(1)
+			delivered++
 		}
 	}
+	return delivered
 }
+
+// noDetails is the shared, never modified Details dict of plain EVENTs.
+var noDetails = wamp.Dict{}
