@@ -19,20 +19,34 @@ func (rm *realm) handleSubscribe(s *session, m *wamp.Subscribe) {
 		replyError(s, wamp.TypeSubscribe, m.Request, wamp.ErrInvalidURI, "invalid topic URI "+m.Topic)
 		return
 	}
-	sub, _, _, err := rm.broker.Subscribe(s, m.Topic, match)
+	sub, created, added, err := rm.broker.Subscribe(s, m.Topic, match)
 	if err != nil {
 		replyError(s, wamp.TypeSubscribe, m.Request, wamp.ErrInvalidArgument, err.Error())
 		return
 	}
 	s.send(&wamp.Subscribed{Request: m.Request, Subscription: sub.ID})
+	if wamp.OptBool(m.Options, "get_retained", false) {
+		rm.sendRetained(s, sub)
+	}
+	if created {
+		rm.publishMeta(metaSubOnCreate, wamp.List{int64(s.id), subscriptionDetails(sub)})
+	}
+	if added {
+		rm.publishMeta(metaSubOnSubscribe, wamp.List{int64(s.id), int64(sub.ID)})
+	}
 }
 
 func (rm *realm) handleUnsubscribe(s *session, m *wamp.Unsubscribe) {
-	if _, _, err := rm.broker.Unsubscribe(s, m.Subscription); err != nil {
+	sub, deleted, err := rm.broker.Unsubscribe(s, m.Subscription)
+	if err != nil {
 		replyError(s, wamp.TypeUnsubscribe, m.Request, wamp.ErrNoSuchSubscription, "")
 		return
 	}
 	s.send(&wamp.Unsubscribed{Request: m.Request})
+	rm.publishMeta(metaSubOnUnsub, wamp.List{int64(s.id), int64(sub.ID)})
+	if deleted {
+		rm.publishMeta(metaSubOnDelete, wamp.List{int64(s.id), int64(sub.ID)})
+	}
 }
 
 // deliveryFilter applies the publisher's black- and whitelists.
@@ -132,10 +146,22 @@ func (rm *realm) handlePublish(s *session, m *wamp.Publish) {
 		fail(wamp.ErrInvalidURI, "topics under wamp. are reserved for the router")
 		return
 	}
-	filter, ok := newDeliveryFilter(m.Options)
+	pubID, ok := rm.publish(s, m)
 	if !ok {
 		fail(wamp.ErrInvalidArgument, "exclude/eligible options must be lists of session IDs or strings")
 		return
+	}
+	if ack {
+		s.send(&wamp.Published{Request: m.Request, Publication: pubID})
+	}
+}
+
+// publish routes a validated publication and stores it when it asks to be
+// retained. It reports false when the black- or whitelist options are malformed.
+func (rm *realm) publish(s *session, m *wamp.Publish) (wamp.ID, bool) {
+	filter, ok := newDeliveryFilter(m.Options)
+	if !ok {
+		return 0, false
 	}
 	pubID := randomID()
 	rm.r.stats.publications.Add(1)
@@ -152,9 +178,10 @@ func (rm *realm) handlePublish(s *session, m *wamp.Publish) {
 	if delivered > 0 {
 		rm.r.stats.deliveries.Add(uint64(delivered))
 	}
-	if ack {
-		s.send(&wamp.Published{Request: m.Request, Publication: pubID})
+	if wamp.OptBool(m.Options, "retain", false) {
+		rm.retain(m, pubID, filter, disclose)
 	}
+	return pubID, true
 }
 
 // deliver queues one EVENT for every eligible subscriber of sub. The event

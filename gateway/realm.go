@@ -22,6 +22,9 @@ type realm struct {
 	sessions map[wamp.ID]*session // guarded by mu
 
 	callsMu sync.Mutex // guards pending calls and the sessions' call tables
+
+	retainMu sync.Mutex
+	retained map[string]*retainedEvent // guarded by retainMu, by topic
 }
 
 func newRealm(r *Router, rc RealmConfig) *realm {
@@ -39,6 +42,7 @@ func (rm *realm) join(s *session) {
 	rm.mu.Lock()
 	rm.sessions[s.id] = s
 	rm.mu.Unlock()
+	rm.publishMeta(metaOnJoin, wamp.List{s.sessionDetails()})
 }
 
 // leave removes every trace of s: subscriptions, registrations and pending
@@ -47,9 +51,27 @@ func (rm *realm) leave(s *session) {
 	rm.mu.Lock()
 	delete(rm.sessions, s.id)
 	rm.mu.Unlock()
-	rm.broker.RemoveSubscriber(s)
-	rm.dealer.RemoveCallee(s)
+	subs, subsDeleted := rm.broker.RemoveSubscriber(s)
+	regs, regsDeleted := rm.dealer.RemoveCallee(s)
 	rm.failPending(s)
+	if s.quiet.Load() {
+		return // kill_all: no meta events and no testaments
+	}
+	rm.publishTestaments(s)
+	sid := int64(s.id)
+	for i, sub := range subs {
+		rm.publishMeta(metaSubOnUnsub, wamp.List{sid, int64(sub.ID)})
+		if subsDeleted[i] {
+			rm.publishMeta(metaSubOnDelete, wamp.List{sid, int64(sub.ID)})
+		}
+	}
+	for i, reg := range regs {
+		rm.publishMeta(metaRegOnUnregister, wamp.List{sid, int64(reg.ID)})
+		if regsDeleted[i] {
+			rm.publishMeta(metaRegOnDelete, wamp.List{sid, int64(reg.ID)})
+		}
+	}
+	rm.publishMeta(metaOnLeave, wamp.List{sid, s.authid, s.authrole})
 }
 
 // validURI applies the realm's URI rules.

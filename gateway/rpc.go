@@ -49,7 +49,7 @@ func (rm *realm) handleRegister(s *session, m *wamp.Register) {
 		replyError(s, wamp.TypeRegister, m.Request, wamp.ErrInvalidURI, "procedures under wamp. are reserved for the router")
 		return
 	}
-	reg, _, err := rm.dealer.Register(s, m.Procedure, match, invoke)
+	reg, created, err := rm.dealer.Register(s, m.Procedure, match, invoke)
 	if err != nil {
 		msg := "procedure " + m.Procedure + " is already registered"
 		if errors.Is(err, dealer.ErrPolicyConflict) {
@@ -59,14 +59,23 @@ func (rm *realm) handleRegister(s *session, m *wamp.Register) {
 		return
 	}
 	s.send(&wamp.Registered{Request: m.Request, Registration: reg.ID})
+	if created {
+		rm.publishMeta(metaRegOnCreate, wamp.List{int64(s.id), registrationDetails(reg)})
+	}
+	rm.publishMeta(metaRegOnRegister, wamp.List{int64(s.id), int64(reg.ID)})
 }
 
 func (rm *realm) handleUnregister(s *session, m *wamp.Unregister) {
-	if _, _, err := rm.dealer.Unregister(s, m.Registration); err != nil {
+	reg, deleted, err := rm.dealer.Unregister(s, m.Registration)
+	if err != nil {
 		replyError(s, wamp.TypeUnregister, m.Request, wamp.ErrNoSuchRegistration, "")
 		return
 	}
 	s.send(&wamp.Unregistered{Request: m.Request})
+	rm.publishMeta(metaRegOnUnregister, wamp.List{int64(s.id), int64(reg.ID)})
+	if deleted {
+		rm.publishMeta(metaRegOnDelete, wamp.List{int64(s.id), int64(reg.ID)})
+	}
 }
 
 func (rm *realm) handleCall(s *session, m *wamp.Call) {
@@ -77,6 +86,9 @@ func (rm *realm) handleCall(s *session, m *wamp.Call) {
 	timeout := wamp.OptInt(m.Options, "timeout", 0)
 	if timeout < 0 {
 		replyError(s, wamp.TypeCall, m.Request, wamp.ErrInvalidArgument, "timeout must not be negative")
+		return
+	}
+	if wamp.Reserved(m.Procedure) && rm.callMeta(s, m) {
 		return
 	}
 	reg := rm.dealer.Match(m.Procedure)

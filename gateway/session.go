@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -37,6 +38,10 @@ type session struct {
 	authprovider string
 	hello        wamp.Dict
 	feat         features
+
+	quiet       atomic.Bool // killed by kill_all: no meta events, no testaments
+	testamentMu sync.Mutex
+	testaments  map[string][]testament // guarded by testamentMu, by scope
 
 	welcomed     atomic.Bool
 	shuttingDown atomic.Bool   // router sent GOODBYE and waits for the reply
@@ -214,10 +219,13 @@ func (s *session) join() bool {
 	// WELCOME is the first message in the queue; the session becomes
 	// visible to others only after it, so nothing can overtake it.
 	s.q.Push(wb)
+	// From here a router-initiated GOODBYE is queued behind WELCOME.
+	s.welcomed.Store(true)
+	// The session is in the realm (and on_join is out) before the peer can
+	// see WELCOME, so whatever it does next finds it registered.
+	rm.join(s)
 	s.r.wg.Add(1)
 	go s.writeLoop()
-	rm.join(s)
-	s.welcomed.Store(true)
 	s.log.Debug("session joined", "authid", s.authid, "authrole", s.authrole)
 	return true
 }
@@ -487,6 +495,9 @@ func (s *session) welcomeDetails() wamp.Dict {
 				"publisher_identification":      true,
 				"subscriber_blackwhite_listing": true,
 				"pattern_based_subscription":    true,
+				"session_meta_api":              true,
+				"subscription_meta_api":         true,
+				"event_retention":               true,
 			}},
 			"dealer": wamp.Dict{"features": wamp.Dict{
 				"caller_identification":      true,
@@ -495,6 +506,9 @@ func (s *session) welcomeDetails() wamp.Dict {
 				"progressive_call_results":   true,
 				"pattern_based_registration": true,
 				"shared_registration":        true,
+				"session_meta_api":           true,
+				"registration_meta_api":      true,
+				"testament_meta_api":         true,
 			}},
 		},
 	}
