@@ -259,3 +259,72 @@ func TestPatternSubscriptionAndPublisherDisclosure(t *testing.T) {
 		}
 	}
 }
+
+func TestProgressiveCallInvocations(t *testing.T) {
+	r := gt.NewRouter(t, gateway.Config{})
+	callee := joinWithRoles(t, r, wamp.Dict{"callee": wamp.Dict{"features": wamp.Dict{"progressive_call_invocations": true, "call_canceling": true}}})
+	basic := joinWithRoles(t, r, basicCallee)
+	caller, _ := gt.Join(t, r, "realm1", transports.CBOR)
+	register(t, callee, 1, "com.upload", wamp.Dict{})
+	register(t, basic, 1, "com.basic", wamp.Dict{})
+
+	caller.Send(&wamp.Call{Request: 5, Options: wamp.Dict{"progress": true}, Procedure: "com.upload", Payload: wamp.Payload{Args: wamp.List{"chunk1"}}})
+	inv := gt.Expect[wamp.Invocation](callee)
+	if inv.Details["progress"] != true || inv.Args[0] != "chunk1" {
+		t.Fatalf("first chunk %+v", inv)
+	}
+	caller.Send(&wamp.Call{Request: 5, Options: wamp.Dict{"progress": true}, Procedure: "com.upload", Payload: wamp.Payload{Args: wamp.List{"chunk2"}}})
+	caller.Send(&wamp.Call{Request: 5, Options: wamp.Dict{}, Procedure: "com.upload", Payload: wamp.Payload{Args: wamp.List{"last"}}})
+	for _, want := range []string{"chunk2", "last"} {
+		next := gt.Expect[wamp.Invocation](callee)
+		if next.Request != inv.Request || next.Args[0] != want || (want == "last") == (next.Details["progress"] == true) {
+			t.Fatalf("chunk %s: %+v", want, next)
+		}
+	}
+	callee.Send(&wamp.Yield{Request: inv.Request, Options: wamp.Dict{}, Payload: wamp.Payload{Args: wamp.List{int64(3)}}})
+	if res := gt.Expect[wamp.Result](caller); res.Request != 5 || res.Args[0] != int64(3) {
+		t.Fatalf("result %+v", res)
+	}
+	// A late chunk after completion is dropped.
+	caller.Send(&wamp.Call{Request: 5, Options: wamp.Dict{"progress": true}, Procedure: "com.upload"})
+	callee.ExpectSilence(30 * time.Millisecond)
+	caller.ExpectSilence(10 * time.Millisecond)
+	// A callee without the feature cannot take progressive invocations.
+	caller.Send(&wamp.Call{Request: 6, Options: wamp.Dict{"progress": true}, Procedure: "com.basic"})
+	if e := gt.Expect[wamp.Error](caller); e.Error != wamp.ErrFeatureNotSupported {
+		t.Fatalf("error %+v", e)
+	}
+}
+
+func TestPayloadPassthru(t *testing.T) {
+	r := gt.NewRouter(t, gateway.Config{})
+	callee := joinWithRoles(t, r, wamp.Dict{"callee": wamp.Dict{"features": wamp.Dict{"payload_passthru_mode": true}}})
+	basic := joinWithRoles(t, r, basicCallee)
+	caller, _ := gt.Join(t, r, "realm1", transports.JSON)
+	register(t, callee, 1, "com.e2e", wamp.Dict{})
+	register(t, basic, 1, "com.plain", wamp.Dict{})
+	blob := []byte{0x82, 0x01, 0x02, 0x00, 0xff}
+	ppt := wamp.Dict{"ppt_scheme": "x_custom", "ppt_serializer": "cbor"}
+	caller.Send(&wamp.Call{Request: 1, Options: ppt, Procedure: "com.e2e", Payload: wamp.Payload{Args: wamp.List{blob}}})
+	inv := gt.Expect[wamp.Invocation](callee)
+	if inv.Details["ppt_scheme"] != "x_custom" || inv.Details["ppt_serializer"] != "cbor" || string(inv.Args[0].([]byte)) != string(blob) {
+		t.Fatalf("invocation %+v", inv)
+	}
+	callee.Send(&wamp.Yield{Request: inv.Request, Options: ppt, Payload: wamp.Payload{Args: wamp.List{blob}}})
+	res := gt.Expect[wamp.Result](caller)
+	if res.Details["ppt_scheme"] != "x_custom" || string(res.Args[0].([]byte)) != string(blob) {
+		t.Fatalf("result %+v", res)
+	}
+	caller.Send(&wamp.Call{Request: 2, Options: ppt, Procedure: "com.plain", Payload: wamp.Payload{Args: wamp.List{blob}}})
+	if e := gt.Expect[wamp.Error](caller); e.Error != wamp.ErrFeatureNotSupported {
+		t.Fatalf("ppt to a callee without the feature: %+v", e)
+	}
+	// Publish: ppt keys reach the EVENT details, payload untouched.
+	sub, _ := gt.Join(t, r, "realm1", transports.MsgPack)
+	subscribe(t, sub, 1, "com.enc", wamp.Dict{})
+	caller.Send(&wamp.Publish{Request: 3, Options: ppt, Topic: "com.enc", Payload: wamp.Payload{Args: wamp.List{blob}}})
+	ev := gt.Expect[wamp.Event](sub)
+	if ev.Details["ppt_scheme"] != "x_custom" || string(ev.Args[0].([]byte)) != string(blob) {
+		t.Fatalf("event %+v", ev)
+	}
+}

@@ -165,10 +165,11 @@ func (rm *realm) publish(s *session, m *wamp.Publish) (wamp.ID, bool) {
 	}
 	pubID := randomID()
 	rm.r.stats.publications.Add(1)
-	var disclose wamp.Dict
-	if wamp.OptBool(m.Options, "disclose_me", false) {
+	var disclose wamp.Dict // extra EVENT details: publisher disclosure and ppt_* keys
+	if s != nil && wamp.OptBool(m.Options, "disclose_me", false) {
 		disclose = wamp.Dict{"publisher": int64(s.id), "publisher_authid": s.authid, "publisher_authrole": s.authrole}
 	}
+	copyPPT(m.Options, &disclose)
 	excludeMe := wamp.OptBool(m.Options, "exclude_me", true)
 	var buf [8]*broker.Subscription[*session]
 	delivered := 0

@@ -26,6 +26,28 @@ type pendingCall struct {
 	timeout     time.Duration // router-enforced timeout between results, 0 = none
 	timer       *time.Timer
 	interrupted bool // kill mode: INTERRUPT sent, the callee's answer still goes to the caller
+	streaming   bool // progressive call invocation: more CALL chunks may follow
+	reg         wamp.ID
+}
+
+// pptKeys are the payload passthru options copied from CALL/PUBLISH/YIELD/
+// ERROR into the Details of what the router forwards.
+var pptKeys = [...]string{"ppt_scheme", "ppt_serializer", "ppt_cipher", "ppt_keyid"}
+
+// copyPPT copies ppt_* keys from opts into details (allocating it if
+// needed) and reports whether the message uses payload passthru.
+func copyPPT(opts wamp.Dict, details *wamp.Dict) bool {
+	used := false
+	for _, k := range pptKeys {
+		if v, ok := opts[k]; ok {
+			if *details == nil || len(*details) == 0 {
+				*details = wamp.Dict{}
+			}
+			(*details)[k] = v
+			used = true
+		}
+	}
+	return used
 }
 
 func (rm *realm) handleRegister(s *session, m *wamp.Register) {
@@ -79,6 +101,9 @@ func (rm *realm) handleUnregister(s *session, m *wamp.Unregister) {
 }
 
 func (rm *realm) handleCall(s *session, m *wamp.Call) {
+	if rm.continueCall(s, m) {
+		return
+	}
 	if !rm.validURI(m.Procedure, wamp.MatchExact) {
 		replyError(s, wamp.TypeCall, m.Request, wamp.ErrInvalidURI, "invalid procedure URI "+m.Procedure)
 		return
@@ -110,10 +135,22 @@ func (rm *realm) handleCall(s *session, m *wamp.Call) {
 		details["caller_authid"] = s.authid
 		details["caller_authrole"] = s.authrole
 	}
-	pc := &pendingCall{caller: s, callReq: m.Request, callee: callee, timeout: time.Duration(timeout) * time.Millisecond}
+	pc := &pendingCall{caller: s, callReq: m.Request, callee: callee, reg: reg.ID, timeout: time.Duration(timeout) * time.Millisecond}
 	if wamp.OptBool(m.Options, "receive_progress", false) && callee.feat.calleeProgress {
 		pc.progress = true
 		details["receive_progress"] = true
+	}
+	if wamp.OptBool(m.Options, "progress", false) {
+		if !callee.feat.calleeInvProg {
+			replyError(s, wamp.TypeCall, m.Request, wamp.ErrFeatureNotSupported, "the callee does not support progressive call invocations")
+			return
+		}
+		pc.streaming = true
+		details["progress"] = true
+	}
+	if copyPPT(m.Options, &details) && !callee.feat.calleePPT {
+		replyError(s, wamp.TypeCall, m.Request, wamp.ErrFeatureNotSupported, "the callee does not support payload passthru mode")
+		return
 	}
 
 	rm.callsMu.Lock()
@@ -149,6 +186,50 @@ func (rm *realm) handleCall(s *session, m *wamp.Call) {
 	if !callee.push(b) {
 		rm.abandon(pc, wamp.ErrCanceled, "callee is closing")
 	}
+}
+
+// continueCall handles a CALL whose request ID is not new: a further chunk
+// of a progressive call invocation, or a late chunk of a finished one,
+// which is dropped. It reports false for a new call (and records its ID).
+func (rm *realm) continueCall(s *session, m *wamp.Call) bool {
+	rm.callsMu.Lock()
+	pc := s.asCaller[m.Request]
+	if pc == nil {
+		if m.Request > s.callMark || s.callMark-m.Request > wamp.MaxID/2 {
+			s.callMark = m.Request // new call (or the ID counter wrapped)
+			rm.callsMu.Unlock()
+			return false
+		}
+		rm.callsMu.Unlock()
+		if wamp.OptBool(m.Options, "progress", false) {
+			return true // late chunk of a finished progressive call
+		}
+		return false // a reused ID for a new call is tolerated
+	}
+	if !pc.streaming {
+		rm.callsMu.Unlock()
+		replyError(s, wamp.TypeCall, m.Request, wamp.ErrInvalidArgument, "a call with this request ID is still in progress")
+		return true
+	}
+	more := wamp.OptBool(m.Options, "progress", false)
+	pc.streaming = more
+	callee, invReq, regID := pc.callee, pc.invReq, pc.reg
+	rm.callsMu.Unlock()
+	details := wamp.Dict{}
+	if more {
+		details["progress"] = true
+	}
+	inv := &wamp.Invocation{Request: invReq, Registration: regID, Details: details, Payload: m.Payload}
+	b, err := callee.codec.Encode(inv)
+	switch {
+	case err != nil:
+		rm.abandon(pc, wamp.ErrInvalidArgument, "arguments cannot be encoded for the callee: "+err.Error())
+	case callee.tooBig(b):
+		rm.abandon(pc, wamp.ErrPayloadSizeExceeded, "invocation exceeds the callee's message size limit")
+	case !callee.push(b):
+		rm.abandon(pc, wamp.ErrCanceled, "callee is closing")
+	}
+	return true
 }
 
 // gone reports whether the session has left its realm. Called with
@@ -233,6 +314,7 @@ func (rm *realm) handleYield(s *session, m *wamp.Yield) {
 	if progress {
 		details["progress"] = true
 	}
+	copyPPT(m.Options, &details)
 	res := &wamp.Result{Request: pc.callReq, Details: details, Payload: m.Payload}
 	rm.sendToCaller(pc, res)
 }
@@ -266,7 +348,9 @@ func (rm *realm) handleInvocationError(s *session, m *wamp.Error) {
 	if !wamp.ValidURI(uri, false, wamp.MatchExact) {
 		uri = wamp.ErrInvalidURI
 	}
-	rm.sendToCaller(pc, &wamp.Error{RequestType: wamp.TypeCall, Request: pc.callReq, Details: wamp.Dict{}, Error: uri, Payload: m.Payload})
+	details := wamp.Dict{}
+	copyPPT(m.Details, &details)
+	rm.sendToCaller(pc, &wamp.Error{RequestType: wamp.TypeCall, Request: pc.callReq, Details: details, Error: uri, Payload: m.Payload})
 }
 
 func (rm *realm) handleCancel(s *session, m *wamp.Cancel) {

@@ -53,6 +53,7 @@ type session struct {
 	nextInv  wamp.ID
 	asCaller map[wamp.ID]*pendingCall // by CALL request ID
 	asCallee map[wamp.ID]*pendingCall // by INVOCATION request ID
+	callMark wamp.ID                  // highest CALL request ID seen (progressive invocations)
 }
 
 // features are the client features that change how the router talks to a
@@ -60,6 +61,8 @@ type session struct {
 type features struct {
 	calleeCancel   bool // callee announced call_canceling: may receive INTERRUPT
 	calleeProgress bool // callee announced progressive_call_results
+	calleeInvProg  bool // callee announced progressive_call_invocations
+	calleePPT      bool // callee announced payload_passthru_mode
 }
 
 func newSession(r *Router, c transports.Conn) *session {
@@ -196,6 +199,8 @@ func (s *session) join() bool {
 	s.feat = features{
 		calleeCancel:   wamp.HasFeature(hello.Details, "callee", "call_canceling"),
 		calleeProgress: wamp.HasFeature(hello.Details, "callee", "progressive_call_results"),
+		calleeInvProg:  wamp.HasFeature(hello.Details, "callee", "progressive_call_invocations"),
+		calleePPT:      wamp.HasFeature(hello.Details, "callee", "payload_passthru_mode"),
 	}
 
 	s.r.mu.Lock()
@@ -498,17 +503,20 @@ func (s *session) welcomeDetails() wamp.Dict {
 				"session_meta_api":              true,
 				"subscription_meta_api":         true,
 				"event_retention":               true,
+				"payload_passthru_mode":         true,
 			}},
 			"dealer": wamp.Dict{"features": wamp.Dict{
-				"caller_identification":      true,
-				"call_canceling":             true,
-				"call_timeout":               true,
-				"progressive_call_results":   true,
-				"pattern_based_registration": true,
-				"shared_registration":        true,
-				"session_meta_api":           true,
-				"registration_meta_api":      true,
-				"testament_meta_api":         true,
+				"caller_identification":        true,
+				"call_canceling":               true,
+				"call_timeout":                 true,
+				"progressive_call_results":     true,
+				"pattern_based_registration":   true,
+				"shared_registration":          true,
+				"session_meta_api":             true,
+				"registration_meta_api":        true,
+				"testament_meta_api":           true,
+				"progressive_call_invocations": true,
+				"payload_passthru_mode":        true,
 			}},
 		},
 	}

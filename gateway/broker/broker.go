@@ -12,6 +12,7 @@ package broker
 import (
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wampgate/wampgate/gateway/wamp"
@@ -31,12 +32,17 @@ type Subscription[S comparable] struct {
 	Match   string    // immutable
 	Created time.Time // immutable
 
-	subscribers []S // copy-on-write; guarded by Index.mu for writes
+	subscribers atomic.Pointer[[]S] // copy-on-write; replaced under Index.mu
 }
 
 // Subscribers returns the subscribers at the time of the call. The slice
 // must not be modified.
-func (s *Subscription[S]) Subscribers() []S { return s.subscribers }
+func (s *Subscription[S]) Subscribers() []S {
+	if p := s.subscribers.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
 
 type key struct{ uri, match string }
 
@@ -97,9 +103,11 @@ func (x *Index[S]) Subscribe(s S, uri, match string) (sub *Subscription[S], crea
 		x.bySub[s] = subs
 	}
 	subs[sub.ID] = struct{}{}
-	next := make([]S, len(sub.subscribers), len(sub.subscribers)+1)
-	copy(next, sub.subscribers)
-	sub.subscribers = append(next, s)
+	old := sub.Subscribers()
+	next := make([]S, len(old), len(old)+1)
+	copy(next, old)
+	next = append(next, s)
+	sub.subscribers.Store(&next)
 	return sub, created, true, nil
 }
 
@@ -135,13 +143,14 @@ func (x *Index[S]) RemoveSubscriber(s S) (left []*Subscription[S], deleted []boo
 }
 
 func (x *Index[S]) removeLocked(sub *Subscription[S], s S) bool {
-	next := make([]S, 0, len(sub.subscribers))
-	for _, o := range sub.subscribers {
+	old := sub.Subscribers()
+	next := make([]S, 0, len(old))
+	for _, o := range old {
 		if o != s {
 			next = append(next, o)
 		}
 	}
-	sub.subscribers = next
+	sub.subscribers.Store(&next)
 	if len(next) > 0 {
 		return false
 	}

@@ -45,14 +45,19 @@ type Registration[S comparable] struct {
 	Invoke  string    // immutable
 	Created time.Time // immutable
 
-	callees []S // copy-on-write, in registration order; written under Index.mu
+	callees atomic.Pointer[[]S] // copy-on-write, in registration order; replaced under Index.mu
 	next    atomic.Uint64
 	runs    []int // wildcard ranking, immutable
 }
 
 // Callees returns the callees at the time of the call, oldest first. The
 // slice must not be modified.
-func (r *Registration[S]) Callees() []S { return r.callees }
+func (r *Registration[S]) Callees() []S {
+	if p := r.callees.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
 
 type key struct{ uri, match string }
 
@@ -138,9 +143,11 @@ func (x *Index[S]) Register(s S, uri, match, invoke string) (reg *Registration[S
 		x.byCallee[s] = m
 	}
 	m[reg.ID] = struct{}{}
-	next := make([]S, len(reg.callees), len(reg.callees)+1)
-	copy(next, reg.callees)
-	reg.callees = append(next, s)
+	old := reg.Callees()
+	next := make([]S, len(old), len(old)+1)
+	copy(next, old)
+	next = append(next, s)
+	reg.callees.Store(&next)
 	return reg, created, nil
 }
 
@@ -175,13 +182,14 @@ func (x *Index[S]) RemoveCallee(s S) (left []*Registration[S], deleted []bool) {
 }
 
 func (x *Index[S]) removeLocked(reg *Registration[S], s S) bool {
-	next := make([]S, 0, len(reg.callees))
-	for _, o := range reg.callees {
+	old := reg.Callees()
+	next := make([]S, 0, len(old))
+	for _, o := range old {
 		if o != s {
 			next = append(next, o)
 		}
 	}
-	reg.callees = next
+	reg.callees.Store(&next)
 	if len(next) > 0 {
 		return false
 	}
@@ -261,7 +269,7 @@ func betterRuns(a, b []int) bool {
 // Pick chooses the callee for one call according to the policy. ok is false
 // when the registration has no callee left.
 func (r *Registration[S]) Pick() (s S, ok bool) {
-	c := r.callees
+	c := r.Callees()
 	if len(c) == 0 {
 		return s, false
 	}
