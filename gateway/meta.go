@@ -88,9 +88,10 @@ func (rm *realm) publishMeta(topic string, args wamp.List) {
 	m := &wamp.Publish{Topic: topic, Payload: wamp.Payload{Args: args}}
 	pubID := randomID()
 	var none deliveryFilter
+	rc := readCheck{z: rm.policy.Load().authz, topic: topic}
 	n := 0
 	for _, sub := range subs {
-		n += rm.deliver(nil, sub, pubID, m, &none, false, nil)
+		n += rm.deliver(nil, sub, pubID, m, &none, false, nil, &rc)
 	}
 	rm.r.stats.deliveries.Add(uint64(n))
 }

@@ -3,6 +3,7 @@ package gateway
 import (
 	"slices"
 
+	"github.com/wampgate/wampgate/gateway/auth"
 	"github.com/wampgate/wampgate/gateway/broker"
 	"github.com/wampgate/wampgate/gateway/wamp"
 )
@@ -17,6 +18,10 @@ func (rm *realm) handleSubscribe(s *session, m *wamp.Subscribe) {
 	}
 	if !rm.validURI(m.Topic, match) {
 		replyError(s, wamp.TypeSubscribe, m.Request, wamp.ErrInvalidURI, "invalid topic URI "+m.Topic)
+		return
+	}
+	if !rm.allowed(s, auth.ActionSubscribe, m.Topic) {
+		replyError(s, wamp.TypeSubscribe, m.Request, wamp.ErrNotAuthorized, "role "+s.authrole+" may not subscribe to "+m.Topic)
 		return
 	}
 	sub, created, added, err := rm.broker.Subscribe(s, m.Topic, match)
@@ -146,6 +151,15 @@ func (rm *realm) handlePublish(s *session, m *wamp.Publish) {
 		fail(wamp.ErrInvalidURI, "topics under wamp. are reserved for the router")
 		return
 	}
+	if !rm.allowed(s, auth.ActionPublish, m.Topic) {
+		fail(wamp.ErrNotAuthorized, "role "+s.authrole+" may not publish to "+m.Topic)
+		return
+	}
+	if !s.pubBucket.take(rm.policy.Load().publishRate) {
+		rm.r.stats.rateLimited.Add(1)
+		fail(ErrRateLimited, "publish rate limit exceeded")
+		return
+	}
 	pubID, ok := rm.publish(s, m)
 	if !ok {
 		fail(wamp.ErrInvalidArgument, "exclude/eligible options must be lists of session IDs or strings")
@@ -173,8 +187,9 @@ func (rm *realm) publish(s *session, m *wamp.Publish) (wamp.ID, bool) {
 	excludeMe := wamp.OptBool(m.Options, "exclude_me", true)
 	var buf [8]*broker.Subscription[*session]
 	delivered := 0
+	rc := readCheck{z: rm.policy.Load().authz, topic: m.Topic}
 	for _, sub := range rm.broker.Match(m.Topic, buf[:0]) {
-		delivered += rm.deliver(s, sub, pubID, m, &filter, excludeMe, disclose)
+		delivered += rm.deliver(s, sub, pubID, m, &filter, excludeMe, disclose, &rc)
 	}
 	if delivered > 0 {
 		rm.r.stats.deliveries.Add(uint64(delivered))
@@ -188,7 +203,7 @@ func (rm *realm) publish(s *session, m *wamp.Publish) (wamp.ID, bool) {
 // deliver queues one EVENT for every eligible subscriber of sub. The event
 // is encoded at most once per serializer and the bytes are shared.
 func (rm *realm) deliver(pub *session, sub *broker.Subscription[*session], pubID wamp.ID, m *wamp.Publish,
-	filter *deliveryFilter, excludeMe bool, disclose wamp.Dict) (delivered int) {
+	filter *deliveryFilter, excludeMe bool, disclose wamp.Dict, rc *readCheck) (delivered int) {
 	var encoded [4][]byte // by serializer ID
 	var failed [4]bool
 	var details wamp.Dict
@@ -196,7 +211,7 @@ func (rm *realm) deliver(pub *session, sub *broker.Subscription[*session], pubID
 		if s == pub && excludeMe {
 			continue
 		}
-		if !filter.allows(s) {
+		if !filter.allows(s) || !rc.allows(s.authrole) {
 			continue
 		}
 		si := int(s.ser) & 3
@@ -236,6 +251,34 @@ func (rm *realm) deliver(pub *session, sub *broker.Subscription[*session], pubID
 		}
 	}
 	return delivered
+}
+
+// readCheck caches, for one publication, whether each subscriber role may
+// read the topic: authorization is checked on every delivery, so a reload
+// that takes a topic away from a role stops its events at once.
+type readCheck struct {
+	z     *auth.Authorizer
+	topic string
+	n     int
+	roles [8]string
+	ok    [8]bool
+}
+
+func (c *readCheck) allows(role string) bool {
+	if c.z == nil {
+		return true
+	}
+	for i := 0; i < c.n; i++ {
+		if c.roles[i] == role {
+			return c.ok[i]
+		}
+	}
+	ok := c.z.Allowed(role, auth.ActionSubscribe, c.topic)
+	if c.n < len(c.roles) {
+		c.roles[c.n], c.ok[c.n] = role, ok
+		c.n++
+	}
+	return ok
 }
 
 // noDetails is the shared, never modified Details dict of plain EVENTs.

@@ -2,6 +2,9 @@ package gateway
 
 import (
 	"sync"
+	"sync/atomic"
+
+	"github.com/wampgate/wampgate/gateway/auth"
 
 	"github.com/wampgate/wampgate/gateway/broker"
 	"github.com/wampgate/wampgate/gateway/dealer"
@@ -15,6 +18,8 @@ type realm struct {
 	name   string // immutable
 	strict bool   // immutable: strict URI rules
 
+	policy atomic.Pointer[policy] // swapped whole on reload
+
 	broker *broker.Index[*session]
 	dealer *dealer.Index[*session]
 
@@ -27,8 +32,83 @@ type realm struct {
 	retained map[string]*retainedEvent // guarded by retainMu, by topic
 }
 
+// policy is the reloadable part of a realm's configuration. Immutable once
+// stored.
+type policy struct {
+	open        bool // false once a reload removed the realm
+	authn       *auth.Authenticator
+	authz       *auth.Authorizer
+	maxSessions int
+	publishRate Rate
+	callRate    Rate
+}
+
+func newPolicy(rc RealmConfig) *policy {
+	return &policy{open: true, authn: rc.Auth, authz: rc.Authorizer, maxSessions: rc.MaxSessions,
+		publishRate: rc.PublishRate, callRate: rc.CallRate}
+}
+
+// allowed applies the realm's authorization rules to an action of s.
+func (rm *realm) allowed(s *session, action, uri string) bool {
+	z := rm.policy.Load().authz
+	if z == nil || z.Allowed(s.authrole, action, uri) {
+		return true
+	}
+	rm.r.stats.denied.Add(1)
+	return false
+}
+
+// stillGranted reports whether the current policy still grants s its
+// identity and role.
+func (p *policy) stillGranted(s *session) bool {
+	if !p.open {
+		return false
+	}
+	if p.authz != nil && !p.authz.HasRole(s.authrole) {
+		return false
+	}
+	switch s.authmethod {
+	case methodPort:
+		return true // the device manager owns port identities
+	case auth.MethodAnonymous:
+		if p.authn == nil {
+			return s.authrole == anonymousRole
+		}
+		return p.authn.AnonymousRole() == s.authrole
+	}
+	if p.authn == nil {
+		return false
+	}
+	id, ok := p.authn.IdentityFor(s.authid, s.authmethod)
+	return ok && id.AuthRole == s.authrole
+}
+
+// revalidate ends the sessions the current policy no longer grants.
+func (rm *realm) revalidate() {
+	p := rm.policy.Load()
+	rm.mu.RLock()
+	var gone []*session
+	for _, s := range rm.sessions {
+		if !p.stillGranted(s) {
+			gone = append(gone, s)
+		}
+	}
+	rm.mu.RUnlock()
+	for _, s := range gone {
+		s.log.Info("session no longer authorized after reload")
+		s.shutdown(wamp.CloseKilled, "no longer authorized after a configuration reload", CloseKilled)
+	}
+}
+
+// count returns the number of sessions in the realm.
+func (rm *realm) count() int {
+	rm.mu.RLock()
+	defer rm.mu.RUnlock()
+	return len(rm.sessions)
+}
+
 func newRealm(r *Router, rc RealmConfig) *realm {
-	return &realm{
+	rm := &realm{
 		r:        r,
 		name:     rc.Name,
 		strict:   rc.StrictURIs,
@@ -36,6 +116,8 @@ func newRealm(r *Router, rc RealmConfig) *realm {
 		dealer:   dealer.New[*session](),
 		sessions: map[wamp.ID]*session{},
 	}
+	rm.policy.Store(newPolicy(rc))
+	return rm
 }
 
 func (rm *realm) join(s *session) {

@@ -19,6 +19,7 @@ const (
 	CloseKilled                               // killed through the meta API
 	CloseAbort                                // peer sent ABORT
 	CloseJoinRefused                          // HELLO refused with ABORT
+	CloseLimit                                // a session limit was reached
 	numCloseReasons
 )
 
@@ -28,6 +29,7 @@ var closeReasonNames = [...]string{
 	CloseSlowConsumer: "slow_consumer", CloseWriteTimeout: "write_timeout",
 	CloseHandshakeTimeout: "handshake_timeout", ClosePingTimeout: "ping_timeout",
 	CloseShutdown: "shutdown", CloseKilled: "killed", CloseAbort: "abort", CloseJoinRefused: "join_refused",
+	CloseLimit: "limit_exceeded",
 }
 
 func (r CloseReason) String() string {

@@ -42,8 +42,9 @@ func (rm *realm) sendRetained(s *session, sub *broker.Subscription[*session]) {
 		}
 	}
 	rm.retainMu.Unlock()
+	z := rm.policy.Load().authz
 	for _, ev := range evs {
-		if !ev.filter.allows(s) {
+		if !ev.filter.allows(s) || (z != nil && !z.Allowed(s.authrole, "subscribe", ev.topic)) {
 			continue
 		}
 		details := wamp.Dict{"retained": true}

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/wampgate/wampgate/gateway/auth"
 	"github.com/wampgate/wampgate/gateway/wamp"
 	"github.com/wampgate/wampgate/transports"
 )
@@ -21,6 +23,23 @@ type RealmConfig struct {
 	// StrictURIs applies the strict URI rules ([0-9a-z_] components)
 	// instead of the loose ones.
 	StrictURIs bool
+	// Auth authenticates HELLOs. Nil admits every session anonymously with
+	// the role "anonymous".
+	Auth *auth.Authenticator
+	// Authorizer checks every call, register, subscribe and publish, and
+	// every event delivery. Nil allows everything.
+	Authorizer *auth.Authorizer
+	// MaxSessions bounds the realm's concurrent sessions; 0 = no bound.
+	MaxSessions int
+	// PublishRate and CallRate bound each session's PUBLISHes and CALLs
+	// (token bucket); zero values mean no bound.
+	PublishRate, CallRate Rate
+}
+
+// Rate is a token-bucket rate: PerSecond sustained, Burst at once.
+type Rate struct {
+	PerSecond float64
+	Burst     int
 }
 
 // Config configures a Router. Zero fields take the documented defaults.
@@ -39,6 +58,10 @@ type Config struct {
 	Agent string
 	// Logger receives the router's logs. Default: discard.
 	Logger *slog.Logger
+	// AuthLimiter, when set, slows down peers with repeated authentication
+	// failures: the router waits Delay(peer) before answering a HELLO.
+	// Pass the same limiter to the realms' auth.Realm so Verify feeds it.
+	AuthLimiter *auth.Limiter
 }
 
 // Defaults for Config.
@@ -54,11 +77,11 @@ var ErrShutdown = errors.New("gateway: router shutting down")
 // Router routes WAMP messages between the sessions of its realms.
 // Create it with New; it is safe for concurrent use.
 type Router struct {
-	cfg    Config            // immutable after New
-	log    *slog.Logger      // immutable after New
-	realms map[string]*realm // immutable after New
+	cfg Config       // immutable after New (realm policies live in the realms)
+	log *slog.Logger // immutable after New
 
 	mu       sync.Mutex
+	realms   map[string]*realm     // guarded by mu; realms are added, never removed
 	sessions map[*session]struct{} // guarded by mu: every live session, joined or not
 	ids      map[wamp.ID]*session  // guarded by mu: joined sessions by ID
 	closing  bool                  // guarded by mu
@@ -95,25 +118,87 @@ func New(cfg Config) (*Router, error) {
 		sessions: map[*session]struct{}{},
 		ids:      map[wamp.ID]*session{},
 	}
+	if err := checkRealmConfigs(cfg.Realms); err != nil {
+		return nil, err
+	}
 	for _, rc := range cfg.Realms {
-		if !wamp.ValidURI(rc.Name, false, wamp.MatchExact) {
-			return nil, fmt.Errorf("gateway: realm name %q is not a valid URI", rc.Name)
-		}
-		if _, dup := r.realms[rc.Name]; dup {
-			return nil, fmt.Errorf("gateway: realm %q configured twice", rc.Name)
-		}
 		r.realms[rc.Name] = newRealm(r, rc)
 	}
 	return r, nil
 }
 
-// Realms returns the names of the configured realms.
-func (r *Router) Realms() []string {
-	out := make([]string, 0, len(r.realms))
-	for _, rc := range r.cfg.Realms {
-		out = append(out, rc.Name)
+func checkRealmConfigs(rcs []RealmConfig) error {
+	seen := map[string]bool{}
+	for _, rc := range rcs {
+		if !wamp.ValidURI(rc.Name, false, wamp.MatchExact) {
+			return fmt.Errorf("gateway: realm name %q is not a valid URI", rc.Name)
+		}
+		if seen[rc.Name] {
+			return fmt.Errorf("gateway: realm %q configured twice", rc.Name)
+		}
+		seen[rc.Name] = true
 	}
+	return nil
+}
+
+// Realms returns the names of the realms that accept sessions.
+func (r *Router) Realms() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]string, 0, len(r.realms))
+	for name, rm := range r.realms {
+		if rm.policy.Load().open {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
 	return out
+}
+
+// realm returns the open realm with that name, or nil.
+func (r *Router) realm(name string) *realm {
+	r.mu.Lock()
+	rm := r.realms[name]
+	r.mu.Unlock()
+	if rm == nil || !rm.policy.Load().open {
+		return nil
+	}
+	return rm
+}
+
+// Reload applies new realm configurations without dropping sessions that
+// are still allowed: policies (authentication, authorization, limits) are
+// swapped atomically, new realms open, realms missing from rcs close, and
+// every session whose identity or role the new configuration no longer
+// grants gets GOODBYE wamp.close.killed. On error nothing changes.
+func (r *Router) Reload(rcs []RealmConfig) error {
+	if err := checkRealmConfigs(rcs); err != nil {
+		return err
+	}
+	keep := map[string]bool{}
+	r.mu.Lock()
+	for _, rc := range rcs {
+		keep[rc.Name] = true
+		if rm := r.realms[rc.Name]; rm != nil {
+			rm.policy.Store(newPolicy(rc))
+		} else {
+			r.realms[rc.Name] = newRealm(r, rc)
+		}
+	}
+	var all []*realm
+	for name, rm := range r.realms {
+		if !keep[name] {
+			p := *rm.policy.Load()
+			p.open = false
+			rm.policy.Store(&p)
+		}
+		all = append(all, rm)
+	}
+	r.mu.Unlock()
+	for _, rm := range all {
+		rm.revalidate()
+	}
+	return nil
 }
 
 // newSessionID returns a random global-scope ID not used by a live session.
@@ -210,6 +295,9 @@ type stats struct {
 	publications  atomic.Uint64
 	deliveries    atomic.Uint64
 	calls         atomic.Uint64
+	denied        atomic.Uint64
+	rateLimited   atomic.Uint64
+	authFailures  atomic.Uint64
 }
 
 // Stats is a snapshot of the router's counters.
@@ -225,6 +313,9 @@ type Stats struct {
 	Publications  uint64
 	Deliveries    uint64 // EVENTs queued to subscribers
 	Calls         uint64 // CALLs routed to a callee
+	Denied        uint64 // actions refused by authorization
+	RateLimited   uint64 // publishes and calls refused by a rate limit
+	AuthFailures  uint64 // joins refused by authentication
 }
 
 // Stats returns a snapshot of the counters.
@@ -241,6 +332,9 @@ func (r *Router) Stats() Stats {
 		Publications:  r.stats.publications.Load(),
 		Deliveries:    r.stats.deliveries.Load(),
 		Calls:         r.stats.calls.Load(),
+		Denied:        r.stats.denied.Load(),
+		RateLimited:   r.stats.rateLimited.Load(),
+		AuthFailures:  r.stats.authFailures.Load(),
 	}
 	for i := CloseReason(1); i < numCloseReasons; i++ {
 		st.Closed[i.String()] = r.stats.closed[i].Load()

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/wampgate/wampgate/gateway/auth"
 	"github.com/wampgate/wampgate/gateway/dealer"
 	"github.com/wampgate/wampgate/gateway/wamp"
 )
@@ -67,6 +68,10 @@ func (rm *realm) handleRegister(s *session, m *wamp.Register) {
 		replyError(s, wamp.TypeRegister, m.Request, wamp.ErrInvalidURI, "invalid procedure URI "+m.Procedure)
 		return
 	}
+	if !rm.allowed(s, auth.ActionRegister, m.Procedure) {
+		replyError(s, wamp.TypeRegister, m.Request, wamp.ErrNotAuthorized, "role "+s.authrole+" may not register "+m.Procedure)
+		return
+	}
 	if wamp.Reserved(m.Procedure) {
 		replyError(s, wamp.TypeRegister, m.Request, wamp.ErrInvalidURI, "procedures under wamp. are reserved for the router")
 		return
@@ -111,6 +116,15 @@ func (rm *realm) handleCall(s *session, m *wamp.Call) {
 	timeout := wamp.OptInt(m.Options, "timeout", 0)
 	if timeout < 0 {
 		replyError(s, wamp.TypeCall, m.Request, wamp.ErrInvalidArgument, "timeout must not be negative")
+		return
+	}
+	if !rm.allowed(s, auth.ActionCall, m.Procedure) {
+		replyError(s, wamp.TypeCall, m.Request, wamp.ErrNotAuthorized, "role "+s.authrole+" may not call "+m.Procedure)
+		return
+	}
+	if !s.callBucket.take(rm.policy.Load().callRate) {
+		rm.r.stats.rateLimited.Add(1)
+		replyError(s, wamp.TypeCall, m.Request, ErrRateLimited, "call rate limit exceeded")
 		return
 	}
 	if wamp.Reserved(m.Procedure) && rm.callMeta(s, m) {

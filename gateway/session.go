@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wampgate/wampgate/gateway/auth"
 	"github.com/wampgate/wampgate/gateway/internal/outq"
 	"github.com/wampgate/wampgate/gateway/wamp"
 	"github.com/wampgate/wampgate/gateway/wamp/codec"
@@ -36,6 +37,7 @@ type session struct {
 	authrole     string
 	authmethod   string
 	authprovider string
+	authextra    wamp.Dict
 	hello        wamp.Dict
 	feat         features
 
@@ -47,6 +49,9 @@ type session struct {
 	shuttingDown atomic.Bool   // router sent GOODBYE and waits for the reply
 	reason       atomic.Uint32 // CloseReason; the first one set wins
 	writerDone   chan struct{}
+
+	// Owned by the reader.
+	pubBucket, callBucket bucket
 
 	// Guarded by realm.callsMu.
 	left     bool // the session has left its realm; no new calls may target it
@@ -176,7 +181,7 @@ func (s *session) join() bool {
 		s.abortJoin(wamp.ErrProtocolViolation, fmt.Sprintf("expected HELLO, got %s", m.MessageType()), CloseProtocolViolation)
 		return false
 	}
-	rm := s.r.realms[hello.Realm]
+	rm := s.r.realm(hello.Realm)
 	if rm == nil {
 		s.abortJoin(wamp.ErrNoSuchRealm, fmt.Sprintf("no realm named %q on this router", hello.Realm), CloseJoinRefused)
 		return false
@@ -186,23 +191,13 @@ func (s *session) join() bool {
 		s.abortJoin(wamp.ErrProtocolViolation, "HELLO.Details.roles must announce at least one of caller, callee, publisher, subscriber", CloseProtocolViolation)
 		return false
 	}
-	if !offersAnonymous(hello.Details) {
-		s.abortJoin(wamp.ErrNoAuthMethod, "realm "+hello.Realm+" accepts only anonymous sessions", CloseJoinRefused)
+	pol := rm.policy.Load()
+	if pol.maxSessions > 0 && rm.count() >= pol.maxSessions {
+		s.abortJoin(ErrLimitExceeded, fmt.Sprintf("realm %s has reached its limit of %d sessions", rm.name, pol.maxSessions), CloseLimit)
 		return false
 	}
-	s.realm = rm
-	s.hello = hello.Details
-	s.authid = anonymousAuthID()
-	s.authrole = "anonymous"
-	s.authmethod = "anonymous"
-	s.authprovider = "static"
-	s.feat = features{
-		calleeCancel:   wamp.HasFeature(hello.Details, "callee", "call_canceling"),
-		calleeProgress: wamp.HasFeature(hello.Details, "callee", "progressive_call_results"),
-		calleeInvProg:  wamp.HasFeature(hello.Details, "callee", "progressive_call_invocations"),
-		calleePPT:      wamp.HasFeature(hello.Details, "callee", "payload_passthru_mode"),
-	}
-
+	// The session ID is reserved before authentication: WAMP-CRA binds its
+	// challenge to the ID that WELCOME will carry.
 	s.r.mu.Lock()
 	if s.r.closing {
 		s.r.mu.Unlock()
@@ -212,6 +207,24 @@ func (s *session) join() bool {
 	s.id = s.r.newSessionIDLocked()
 	s.r.ids[s.id] = s
 	s.r.mu.Unlock()
+	ident, ok := s.authenticate(hello, rm, pol)
+	if !ok {
+		return false
+	}
+	s.realm = rm
+	s.hello = hello.Details
+	s.authid = ident.AuthID
+	s.authrole = ident.AuthRole
+	s.authmethod = ident.AuthMethod
+	s.authprovider = ident.AuthProvider
+	s.authextra = ident.AuthExtra
+	s.feat = features{
+		calleeCancel:   wamp.HasFeature(hello.Details, "callee", "call_canceling"),
+		calleeProgress: wamp.HasFeature(hello.Details, "callee", "progressive_call_results"),
+		calleeInvProg:  wamp.HasFeature(hello.Details, "callee", "progressive_call_invocations"),
+		calleePPT:      wamp.HasFeature(hello.Details, "callee", "payload_passthru_mode"),
+	}
+
 	s.log = s.log.With("session", uint64(s.id), "realm", rm.name)
 
 	welcome := &wamp.Welcome{Session: s.id, Details: s.welcomeDetails()}
@@ -232,6 +245,136 @@ func (s *session) join() bool {
 	s.r.wg.Add(1)
 	go s.writeLoop()
 	s.log.Debug("session joined", "authid", s.authid, "authrole", s.authrole)
+	return true
+}
+
+// methodPort is the authmethod of sessions whose identity comes from the
+// transport (configured device ports); anonymousRole is the role of
+// anonymous sessions in realms without an authenticator.
+const (
+	methodPort    = "port"
+	anonymousRole = "anonymous"
+)
+
+// Error URIs of wampgate's own limits.
+const (
+	ErrLimitExceeded = "wampgate.error.limit_exceeded"
+	ErrRateLimited   = "wampgate.error.rate_limited"
+)
+
+// authenticate runs the authentication exchange for hello. On failure it
+// has answered ABORT and returns false.
+func (s *session) authenticate(hello *wamp.Hello, rm *realm, pol *policy) (*auth.Identity, bool) {
+	if s.info.AuthID != "" {
+		return &auth.Identity{AuthID: s.info.AuthID, AuthRole: s.info.AuthRole, AuthMethod: methodPort, AuthProvider: "device"}, true
+	}
+	if pol.authn == nil {
+		if !offersAnonymous(hello.Details) {
+			s.abortJoin(wamp.ErrNoAuthMethod, "realm "+rm.name+" accepts only anonymous sessions", CloseJoinRefused)
+			return nil, false
+		}
+		return &auth.Identity{AuthID: anonymousAuthID(), AuthRole: anonymousRole, AuthMethod: auth.MethodAnonymous, AuthProvider: "static"}, true
+	}
+	peer := ""
+	if s.info.Remote != nil {
+		peer = s.info.Remote.String()
+	}
+	if d := s.r.cfg.AuthLimiter.Delay(peer); d > 0 {
+		// Slow down a peer that keeps failing. The handshake deadline still
+		// applies: it closes the connection if the wait outlasts it.
+		t := time.NewTimer(d)
+		<-t.C
+	}
+	tr := auth.Transport{Peer: peer}
+	if st := s.info.TLS; st != nil {
+		tr.ChannelBinding = auth.ChannelBindings(st)
+		if len(st.VerifiedChains) > 0 && len(st.VerifiedChains[0]) > 0 {
+			tr.ClientCert = st.VerifiedChains[0][0]
+		}
+	}
+	x, err := pol.authn.Begin(hello, s.id, tr)
+	if err != nil {
+		s.authFailed(err)
+		return nil, false
+	}
+	ch := x.Challenge()
+	if ch == nil {
+		return x.Identity(), true
+	}
+	b, err := s.codec.Encode(ch)
+	if err != nil {
+		s.authFailed(err)
+		return nil, false
+	}
+	if err := s.conn.Write([][]byte{b}); err != nil {
+		s.setReason(writeErrReason(err))
+		return nil, false
+	}
+	raw, err := s.conn.Read()
+	if err != nil {
+		s.setReason(readErrReason(err))
+		return nil, false
+	}
+	s.r.stats.msgsIn.Add(1)
+	m, err := s.codec.Decode(raw)
+	if err != nil {
+		s.r.stats.violations[ViolationInvalid].Add(1)
+		s.abortJoin(wamp.ErrProtocolViolation, err.Error(), CloseProtocolViolation)
+		return nil, false
+	}
+	switch m := m.(type) {
+	case *wamp.Authenticate:
+		id, err := x.Verify(m)
+		if err != nil {
+			s.authFailed(err)
+			return nil, false
+		}
+		return id, true
+	case *wamp.Abort:
+		s.setReason(CloseAbort)
+		return nil, false
+	}
+	s.r.stats.violations[ViolationUnexpected].Add(1)
+	s.abortJoin(wamp.ErrProtocolViolation, fmt.Sprintf("expected AUTHENTICATE, got %s", m.MessageType()), CloseProtocolViolation)
+	return nil, false
+}
+
+// authFailed answers a failed authentication with ABORT. The peer sees the
+// error's public message only; details go to the log.
+func (s *session) authFailed(err error) {
+	s.r.stats.authFailures.Add(1)
+	uri, msg, detail := wamp.ErrAuthenticationFailed, "authentication failed", err.Error()
+	var ae *auth.Error
+	if errors.As(err, &ae) {
+		uri, msg, detail = ae.URI, ae.Message, ae.LogDetail
+	}
+	s.log.Info("authentication failed", "reason", uri, "detail", detail)
+	s.abortJoin(uri, msg, CloseJoinRefused)
+}
+
+// bucket is a token bucket for per-session rate limits.
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+// take reports whether one more action fits rate r now.
+func (b *bucket) take(r Rate) bool {
+	if r.PerSecond <= 0 {
+		return true
+	}
+	now := time.Now()
+	burst := float64(max(r.Burst, 1))
+	if b.last.IsZero() {
+		b.tokens = burst
+	} else {
+		b.tokens = min(burst, b.tokens+now.Sub(b.last).Seconds()*r.PerSecond)
+	}
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
 	return true
 }
 
@@ -487,7 +630,7 @@ func (s *session) push(b []byte) bool {
 
 // welcomeDetails lists the router roles with exactly the features that work.
 func (s *session) welcomeDetails() wamp.Dict {
-	return wamp.Dict{
+	d := wamp.Dict{
 		"realm":        s.realm.name,
 		"agent":        s.r.cfg.Agent,
 		"authid":       s.authid,
@@ -520,4 +663,8 @@ func (s *session) welcomeDetails() wamp.Dict {
 			}},
 		},
 	}
+	if len(s.authextra) > 0 {
+		d["authextra"] = s.authextra
+	}
+	return d
 }

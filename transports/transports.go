@@ -8,6 +8,7 @@
 package transports
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -80,6 +81,12 @@ type Info struct {
 	// Established is when the transport connection was accepted, before any
 	// transport handshake. Routers measure their handshake deadline from it.
 	Established time.Time
+	// TLS is the connection state of a TLS transport, nil otherwise.
+	TLS *tls.ConnectionState
+	// AuthID and AuthRole, when AuthID is set, are an identity the transport
+	// established by itself (a configured serial device port): the router
+	// grants it without an authentication exchange.
+	AuthID, AuthRole string
 }
 
 // Conn is one transport connection carrying whole WAMP messages.
