@@ -56,11 +56,11 @@ func (rm *realm) handleUnsubscribe(s *session, m *wamp.Unsubscribe) {
 
 // deliveryFilter applies the publisher's black- and whitelists.
 type deliveryFilter struct {
-	exclude, eligible                   []wamp.ID
-	excludeAuthID, eligibleAuthID       []string
-	excludeAuthRole, eligibleAuthRole   []string
-	hasEligible, hasEligibleAuthID      bool
-	hasEligibleAuthRole, active, listOK bool
+	exclude, eligible                 []wamp.ID
+	excludeAuthID, eligibleAuthID     []string
+	excludeAuthRole, eligibleAuthRole []string
+	hasEligible, hasEligibleAuthID    bool
+	hasEligibleAuthRole, active       bool
 }
 
 func newDeliveryFilter(opts wamp.Dict) (f deliveryFilter, ok bool) {

@@ -41,7 +41,7 @@ func copyPPT(opts wamp.Dict, details *wamp.Dict) bool {
 	used := false
 	for _, k := range pptKeys {
 		if v, ok := opts[k]; ok {
-			if *details == nil || len(*details) == 0 {
+			if len(*details) == 0 {
 				*details = wamp.Dict{}
 			}
 			(*details)[k] = v
