@@ -312,3 +312,35 @@ func TestTransportIdentity(t *testing.T) {
 	}
 	register(t, p, 1, "dev.pump1.get", wamp.Dict{})
 }
+
+// deviceConn is a device port: forced realm, port identity, URI prefix.
+type deviceConn struct{ transports.Conn }
+
+func (c deviceConn) Info() transports.Info {
+	i := c.Conn.Info()
+	i.AuthID, i.AuthRole, i.Realm, i.URIPrefix = "pump2", "device", "iot", "dev.pump2."
+	return i
+}
+
+func TestDevicePrefixAndForcedRealm(t *testing.T) {
+	pub, _, _ := ed25519.GenerateKey(rand.Reader)
+	r := gt.NewRouter(t, gateway.Config{Realms: []gateway.RealmConfig{iotRealm(t, pub, nil, ""), {Name: "realm1"}}})
+	client, server := inproc.Pipe(transports.CBOR)
+	r.Serve(deviceConn{server})
+	dev := gt.NewPeer(t, client)
+	dev.Send(&wamp.Hello{Realm: "realm1", Details: wamp.Dict{"roles": gt.ClientRoles()}}) // realm is overridden
+	if w := gt.Expect[wamp.Welcome](dev); w.Details["realm"] != "iot" {
+		t.Fatalf("welcome %+v", w.Details)
+	}
+	register(t, dev, 1, "set", wamp.Dict{})            // becomes dev.pump2.set
+	subscribe(t, dev, 2, "dev.broadcast", wamp.Dict{}) // absolute: unchanged
+	svc, _ := joinTicket(t, r, "svc-ticket", "s3cret")
+	svc.Send(&wamp.Call{Request: 1, Options: wamp.Dict{}, Procedure: "dev.pump2.set", Payload: wamp.Payload{Args: wamp.List{int64(7)}}})
+	inv := gt.Expect[wamp.Invocation](dev)
+	dev.Send(&wamp.Yield{Request: inv.Request, Options: wamp.Dict{}, Payload: wamp.Payload{Args: inv.Args}})
+	if res := gt.Expect[wamp.Result](svc); res.Args[0] != int64(7) {
+		t.Fatalf("result %+v", res)
+	}
+	svc.Send(&wamp.Publish{Request: 2, Options: wamp.Dict{}, Topic: "dev.broadcast"})
+	gt.Expect[wamp.Event](dev)
+}

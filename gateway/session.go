@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -180,6 +181,9 @@ func (s *session) join() bool {
 		s.r.stats.violations[ViolationNotHello].Add(1)
 		s.abortJoin(wamp.ErrProtocolViolation, fmt.Sprintf("expected HELLO, got %s", m.MessageType()), CloseProtocolViolation)
 		return false
+	}
+	if s.info.Realm != "" {
+		hello.Realm = s.info.Realm
 	}
 	rm := s.r.realm(hello.Realm)
 	if rm == nil {
@@ -518,8 +522,28 @@ func (s *session) readLoop() {
 	}
 }
 
+// absURI applies the transport's URI prefix (see transports.Info.URIPrefix).
+func (s *session) absURI(uri string) string {
+	if s.info.URIPrefix == "" || uri == "" || strings.IndexByte(uri, '.') >= 0 {
+		return uri
+	}
+	return s.info.URIPrefix + uri
+}
+
 // handle routes one message; false ends the session.
 func (s *session) handle(m wamp.Message) bool {
+	if s.info.URIPrefix != "" {
+		switch m := m.(type) {
+		case *wamp.Publish:
+			m.Topic = s.absURI(m.Topic)
+		case *wamp.Subscribe:
+			m.Topic = s.absURI(m.Topic)
+		case *wamp.Call:
+			m.Procedure = s.absURI(m.Procedure)
+		case *wamp.Register:
+			m.Procedure = s.absURI(m.Procedure)
+		}
+	}
 	switch m := m.(type) {
 	case *wamp.Publish:
 		s.realm.handlePublish(s, m)

@@ -87,6 +87,15 @@ type Info struct {
 	// established by itself (a configured serial device port): the router
 	// grants it without an authentication exchange.
 	AuthID, AuthRole string
+	// Realm, when set, is the realm the session joins whatever its HELLO
+	// names (devices often do not know the gateway's realm names).
+	Realm string
+	// URIPrefix, when set, is prepended to every single-component URI (one
+	// without a dot, such as "set" or "temp") that the peer uses in
+	// REGISTER, SUBSCRIBE, PUBLISH and CALL, so that devices running
+	// identical firmware can be addressed one by one. URIs with a dot are
+	// used as they are.
+	URIPrefix string
 }
 
 // Conn is one transport connection carrying whole WAMP messages.
