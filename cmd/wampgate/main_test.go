@@ -44,20 +44,26 @@ func wampgateBinary(t *testing.T) string {
 	return binPath
 }
 
-// server is a running `wampgate serve` on ephemeral ports.
-type server struct {
+// testServer is a running `wampgate serve` on ephemeral ports.
+type testServer struct {
 	cmd      *exec.Cmd
 	ws, tcp  string
 	unix     string
-	stderr   *bytes.Buffer
+	stderr   *syncBuffer
 	waitDone chan error
 }
 
-func startServer(t *testing.T, extra ...string) *server {
+
+
+func startTestServer(t *testing.T, extra ...string) *testServer {
 	t.Helper()
 	bin := wampgateBinary(t)
-	s := &server{unix: filepath.Join(t.TempDir(), "wg.sock"), stderr: &bytes.Buffer{}, waitDone: make(chan error, 1)}
-	args := append([]string{"serve", "--ws", "127.0.0.1:0", "--tcp", "127.0.0.1:0", "--unix", s.unix, "--log-level", "debug"}, extra...)
+	s := &testServer{unix: filepath.Join(t.TempDir(), "wg.sock"), stderr: &syncBuffer{}, waitDone: make(chan error, 1)}
+	args := []string{"serve", "--ws", "127.0.0.1:0", "--tcp", "127.0.0.1:0", "--unix", s.unix, "--log-level", "debug"}
+	if len(extra) > 0 && extra[0] == "--config" {
+		args = []string{"serve", "--log-level", "debug"} // listeners come from the file
+	}
+	args = append(args, extra...)
 	s.cmd = exec.Command(bin, args...)
 	s.cmd.Stderr = s.stderr
 	stdout, err := s.cmd.StdoutPipe()
@@ -75,8 +81,8 @@ func startServer(t *testing.T, extra ...string) *server {
 		}
 		close(lines)
 	}()
-	wsRe := regexp.MustCompile(`websocket\s+(ws://\S+)`)
-	tcpRe := regexp.MustCompile(`rawsocket\s+(tcp://\S+)`)
+	wsRe := regexp.MustCompile(`websocket\s+(wss?://\S+)`)
+	tcpRe := regexp.MustCompile(`rawsocket\s+(tcps?://\S+)`)
 	deadline := time.After(10 * time.Second)
 	for s.ws == "" || s.tcp == "" {
 		select {
@@ -106,7 +112,7 @@ func startServer(t *testing.T, extra ...string) *server {
 	return s
 }
 
-func (s *server) stop(t *testing.T) error {
+func (s *testServer) stop(t *testing.T) error {
 	t.Helper()
 	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -138,7 +144,7 @@ func runCLI(t *testing.T, ctx context.Context, args ...string) (int, string, str
 }
 
 func TestE2ECommandLine(t *testing.T) {
-	s := startServer(t)
+	s := startTestServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 

@@ -1,0 +1,516 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/wampgate/wampgate/gateway"
+	"github.com/wampgate/wampgate/gateway/auth"
+	"github.com/wampgate/wampgate/gateway/config"
+	"github.com/wampgate/wampgate/transports"
+	"github.com/wampgate/wampgate/transports/rawsocket"
+	"github.com/wampgate/wampgate/transports/websocket"
+)
+
+const serveUsage = `Usage: wampgate serve [flags]
+
+Run the router. Without --config it runs on embedded defaults: realm realm1
+open to anonymous sessions, WebSocket on 127.0.0.1:8080 path /ws, RawSocket
+on 127.0.0.1:8081 and a RawSocket Unix socket (path printed at start). With
+--config FILE it runs what the file says (see examples/wampgate.yaml);
+flags given explicitly override the file. SIGHUP reloads the config file
+(users, roles, realms, limits, certificates); SIGINT/SIGTERM shut down
+gracefully.
+
+Flags:
+`
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("wampgate serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, serveUsage)
+		fs.PrintDefaults()
+	}
+	def := config.DefaultLimits()
+	var (
+		configPath   = fs.String("config", "", "YAML config file (see examples/wampgate.yaml)")
+		ws           = fs.String("ws", "127.0.0.1:8080", "WebSocket listen address (empty disables)")
+		wsPath       = fs.String("ws-path", "/ws", "WebSocket URL path")
+		tcp          = fs.String("tcp", "127.0.0.1:8081", "RawSocket TCP listen address (empty disables)")
+		unix         = fs.String("unix", config.DefaultUnixPath(), "RawSocket Unix socket path (empty disables)")
+		realms       stringList
+		logLevel     = fs.String("log-level", "info", "log level: debug, info, warn, error")
+		maxMessage   = fs.Int("max-message", int(def.MaxMessage), "largest incoming message in bytes")
+		outQueue     = fs.Int("out-queue", int(def.OutQueue), "outbound queue budget per session in bytes")
+		handshake    = fs.Duration("handshake-timeout", time.Duration(def.HandshakeTimeout), "time from connect to WELCOME")
+		writeTimeout = fs.Duration("write-timeout", time.Duration(def.WriteTimeout), "deadline for each write to a peer")
+		ping         = fs.Duration("ping-interval", time.Duration(def.PingInterval), "idle time before a liveness ping (0 disables)")
+		shutdownWait = fs.Duration("shutdown-timeout", time.Duration(def.ShutdownTimeout), "how long shutdown waits for sessions to say goodbye")
+	)
+	fs.Var(&realms, "realm", "realm to serve, open to anonymous sessions; repeatable (default realm1)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "wampgate serve: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+
+	cfg := config.Default()
+	if *configPath != "" {
+		loaded, err := config.Load(*configPath)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			fmt.Fprintf(stderr, "wampgate serve: %s has errors; run wampgate check --config %s\n", *configPath, *configPath)
+			return 1
+		}
+		cfg = loaded
+	}
+	if set["log-level"] || *configPath == "" {
+		var level slog.Level
+		if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+			fmt.Fprintf(stderr, "wampgate serve: --log-level: %v\n", err)
+			return 2
+		}
+		cfg.LogLevel = level
+	}
+	// Explicit listener flags replace the configured listeners of their type.
+	override := func(flagName, typ string, l config.Listener, enabled bool) {
+		if !set[flagName] && !(typ == config.ListenWebSocket && set["ws-path"]) {
+			return
+		}
+		var kept []config.Listener
+		for _, o := range cfg.Listen {
+			if o.Type != typ {
+				kept = append(kept, o)
+			}
+		}
+		if enabled {
+			kept = append(kept, l)
+		}
+		cfg.Listen = kept
+	}
+	override("ws", config.ListenWebSocket, config.Listener{Type: config.ListenWebSocket, Address: *ws, Path: *wsPath}, *ws != "")
+	override("tcp", config.ListenRawSocket, config.Listener{Type: config.ListenRawSocket, Address: *tcp}, *tcp != "")
+	override("unix", config.ListenUnix, config.Listener{Type: config.ListenUnix, Path: *unix}, *unix != "")
+	if len(realms) > 0 {
+		if *configPath == "" {
+			cfg.Realms = nil
+		}
+		for _, name := range realms {
+			r := config.DefaultRealms()[0]
+			r.Name = name
+			cfg.Realms = append(cfg.Realms, r)
+		}
+	}
+	if set["max-message"] {
+		cfg.Limits.MaxMessage = config.ByteSize(*maxMessage)
+	}
+	if set["out-queue"] {
+		cfg.Limits.OutQueue = config.ByteSize(*outQueue)
+	}
+	if set["handshake-timeout"] {
+		cfg.Limits.HandshakeTimeout = config.Duration(*handshake)
+	}
+	if set["write-timeout"] {
+		cfg.Limits.WriteTimeout = config.Duration(*writeTimeout)
+	}
+	if set["ping-interval"] {
+		cfg.Limits.PingInterval = config.Duration(*ping)
+	}
+	if set["shutdown-timeout"] {
+		cfg.Limits.ShutdownTimeout = config.Duration(*shutdownWait)
+	}
+	level := &slog.LevelVar{}
+	level.Set(cfg.LogLevel)
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	s := &server{cfg: cfg, path: *configPath, log: log, level: level, stdout: stdout, overrides: set}
+	if err := s.run(ctx); err != nil {
+		fmt.Fprintf(stderr, "wampgate serve: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// server is one run of `wampgate serve`.
+type server struct {
+	cfg       *config.Config
+	path      string
+	log       *slog.Logger
+	level     *slog.LevelVar
+	stdout    io.Writer
+	overrides map[string]bool
+
+	router  *gateway.Router
+	limiter *auth.Limiter
+	certs   []*certReloader
+}
+
+// realmConfigs turns config realms into router realms: authenticator,
+// authorizer and limits.
+func realmConfigs(cfg *config.Config, limiter *auth.Limiter) ([]gateway.RealmConfig, error) {
+	var out []gateway.RealmConfig
+	for _, r := range cfg.Realms {
+		ar := auth.Realm{Name: r.Name, AnonymousRole: r.Anonymous, Limiter: limiter}
+		for _, u := range r.Users {
+			au := auth.User{AuthID: u.AuthID, Role: u.Role, Ticket: u.Ticket}
+			if u.WAMPCRA != nil {
+				au.CRA = &auth.CRA{Secret: u.WAMPCRA.Secret, Salt: u.WAMPCRA.Salt, Iterations: u.WAMPCRA.Iterations, KeyLen: u.WAMPCRA.KeyLen}
+			}
+			if u.Cryptosign != nil {
+				for _, k := range u.Cryptosign.PubKeys {
+					au.CryptosignKeys = append(au.CryptosignKeys, ed25519.PublicKey(k))
+				}
+			}
+			ar.Users = append(ar.Users, au)
+		}
+		authn, err := auth.NewAuthenticator(ar)
+		if err != nil {
+			return nil, fmt.Errorf("realm %s: %w", r.Name, err)
+		}
+		rules := map[string][]auth.Rule{}
+		for role, rs := range r.Roles {
+			list := []auth.Rule{}
+			for _, cr := range rs {
+				ar := auth.Rule{URI: cr.URI, Match: cr.Match}
+				for _, a := range cr.Allow {
+					ar.Allow = append(ar.Allow, string(a))
+				}
+				for _, a := range cr.Deny {
+					ar.Deny = append(ar.Deny, string(a))
+				}
+				list = append(list, ar)
+			}
+			rules[role] = list
+		}
+		authz, err := auth.NewAuthorizer(rules)
+		if err != nil {
+			return nil, fmt.Errorf("realm %s: %w", r.Name, err)
+		}
+		lim := r.Limits.WithDefaults(cfg.Limits)
+		out = append(out, gateway.RealmConfig{
+			Name: r.Name, StrictURIs: r.StrictURIs, Auth: authn, Authorizer: authz,
+			MaxSessions: r.Limits.MaxSessions,
+			PublishRate: gateway.Rate{PerSecond: lim.PublishRate.PerSecond(), Burst: lim.PublishRate.Burst},
+			CallRate:    gateway.Rate{PerSecond: lim.CallRate.PerSecond(), Burst: lim.CallRate.Burst},
+		})
+	}
+	return out, nil
+}
+
+// sessionLimit caps the sessions served through one handler (a listener,
+// or the whole router when shared).
+type sessionLimit struct {
+	next    transports.Handler
+	max     int
+	active  atomic.Int64
+	refused atomic.Uint64
+	log     *slog.Logger
+}
+
+func (l *sessionLimit) ServeConn(c transports.Conn) {
+	if l.max > 0 && l.active.Add(1) > int64(l.max) {
+		l.active.Add(-1)
+		l.refused.Add(1)
+		l.log.Warn("session refused: limit reached", "limit", l.max, "transport", c.Info().Kind)
+		c.Close()
+		return
+	}
+	if l.max <= 0 {
+		l.next.ServeConn(c)
+		return
+	}
+	defer l.active.Add(-1)
+	l.next.ServeConn(c)
+}
+
+// certReloader serves a certificate that SIGHUP can replace.
+type certReloader struct {
+	certFile, keyFile string
+	cert              atomic.Pointer[tls.Certificate]
+}
+
+func (c *certReloader) load() error {
+	cert, err := tls.LoadX509KeyPair(c.certFile, c.keyFile)
+	if err != nil {
+		return fmt.Errorf("load certificate %s: %w", c.certFile, err)
+	}
+	c.cert.Store(&cert)
+	return nil
+}
+
+func (s *server) tlsConfig(t *config.TLS) (*tls.Config, error) {
+	cr := &certReloader{certFile: t.Cert, keyFile: t.Key}
+	if err := cr.load(); err != nil {
+		return nil, err
+	}
+	s.certs = append(s.certs, cr)
+	tc := &tls.Config{
+		MinVersion:     tls.VersionTLS12,
+		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return cr.cert.Load(), nil },
+	}
+	if t.ClientCA != "" {
+		pem, err := os.ReadFile(t.ClientCA)
+		if err != nil {
+			return nil, fmt.Errorf("read client CA: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("client CA %s holds no PEM certificate", t.ClientCA)
+		}
+		tc.ClientCAs = pool
+		tc.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	return tc, nil
+}
+
+func (s *server) run(ctx context.Context) error {
+	cfg := s.cfg
+	s.limiter = auth.NewLimiter(250*time.Millisecond, 5*time.Second)
+	rcs, err := realmConfigs(cfg, s.limiter)
+	if err != nil {
+		return err
+	}
+	router, err := gateway.New(gateway.Config{
+		Realms:           rcs,
+		OutQueueBytes:    int(cfg.Limits.OutQueue),
+		HandshakeTimeout: time.Duration(cfg.Limits.HandshakeTimeout),
+		Agent:            "wampgate/" + version,
+		Logger:           s.log,
+		AuthLimiter:      s.limiter,
+	})
+	if err != nil {
+		return err
+	}
+	s.router = router
+	global := &sessionLimit{next: router, max: cfg.Limits.MaxSessions, log: s.log}
+
+	var (
+		rawServers []*rawsocket.Server
+		httpSrvs   []*http.Server
+		errc       = make(chan error, len(cfg.Listen)+1)
+		lines      []string
+		wsURL      string
+		wg         sync.WaitGroup
+	)
+	closeAll := func() {
+		for _, hs := range httpSrvs {
+			_ = hs.Close()
+		}
+		for _, rs := range rawServers {
+			_ = rs.Close()
+		}
+	}
+	for _, l := range cfg.Listen {
+		lim := l.Limits.WithDefaults(cfg.Limits)
+		topts := transports.Options{
+			MaxMessageSize:   int(lim.MaxMessage),
+			HandshakeTimeout: time.Duration(lim.HandshakeTimeout),
+			WriteTimeout:     time.Duration(cfg.Limits.WriteTimeout),
+			PingInterval:     time.Duration(cfg.Limits.PingInterval),
+		}
+		handler := &sessionLimit{next: global, max: l.Limits.MaxSessions, log: s.log}
+		var tc *tls.Config
+		if l.TLS != nil {
+			if tc, err = s.tlsConfig(l.TLS); err != nil {
+				closeAll()
+				return fmt.Errorf("listener %s: %w", l.Address, err)
+			}
+		}
+		switch l.Type {
+		case config.ListenRawSocket, config.ListenUnix:
+			var ln net.Listener
+			if l.Type == config.ListenUnix {
+				ln, err = rawsocket.ListenUnix(l.Path)
+			} else {
+				ln, err = net.Listen("tcp", l.Address)
+			}
+			if err != nil {
+				closeAll()
+				kind := "tcp"
+				if l.Type == config.ListenUnix {
+					kind = "unix"
+				}
+				return fmt.Errorf("rawsocket %s listener: %w", kind, err)
+			}
+			scheme, where := "tcp", ln.Addr().String()
+			if l.Type == config.ListenUnix {
+				scheme, where = "unix", l.Path
+			}
+			if tc != nil {
+				ln = tls.NewListener(ln, tc)
+				scheme = "tcps"
+			}
+			rs := &rawsocket.Server{Handler: handler, Options: topts, Logger: s.log}
+			rawServers = append(rawServers, rs)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := rs.Serve(ln); err != nil && !errors.Is(err, net.ErrClosed) && !strings.Contains(err.Error(), "closed") {
+					errc <- err
+				}
+			}()
+			lines = append(lines, fmt.Sprintf("rawsocket  %s://%s", scheme, where))
+		case config.ListenWebSocket:
+			ln, err := net.Listen("tcp", l.Address)
+			if err != nil {
+				closeAll()
+				return fmt.Errorf("websocket listener: %w", err)
+			}
+			path := l.Path
+			if path == "" {
+				path = "/ws"
+			}
+			mux := http.NewServeMux()
+			mux.Handle(path, &websocket.Server{Handler: handler, Options: topts, Logger: s.log})
+			mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path != "/" {
+					http.NotFound(w, r)
+					return
+				}
+				fmt.Fprintf(w, "wampgate %s: WAMP WebSocket endpoint at %s\n", version, path)
+			})
+			hs := &http.Server{Handler: mux, ReadHeaderTimeout: time.Duration(lim.HandshakeTimeout), TLSConfig: tc,
+				ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+			httpSrvs = append(httpSrvs, hs)
+			scheme := "ws"
+			if tc != nil {
+				ln = tls.NewListener(ln, tc)
+				scheme = "wss"
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+					errc <- err
+				}
+			}()
+			u := fmt.Sprintf("%s://%s%s", scheme, ln.Addr(), path)
+			if wsURL == "" && tc == nil {
+				wsURL = u
+			}
+			lines = append(lines, "websocket  "+u)
+		}
+	}
+	if len(lines) == 0 {
+		closeAll()
+		return errors.New("no listener enabled (all of --ws, --tcp and --unix are empty)")
+	}
+	var names []string
+	for _, r := range cfg.Realms {
+		names = append(names, r.Name)
+	}
+	fmt.Fprintf(s.stdout, "wampgate %s serving realms %s\n", version, strings.Join(names, ", "))
+	for _, l := range lines {
+		fmt.Fprintf(s.stdout, "  %s\n", l)
+	}
+	s.printTry(wsURL)
+	s.log.Info("router started", "realms", strings.Join(names, ","))
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case err := <-errc:
+			s.log.Error("listener failed", "err", err)
+			break loop
+		case <-hup:
+			s.reload()
+		}
+	}
+	s.log.Info("shutting down")
+	// Order: stop accepting, GOODBYE to every session, wait, exit.
+	closeAll()
+	sctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.Limits.ShutdownTimeout))
+	defer cancel()
+	if err := router.Shutdown(sctx); err != nil {
+		s.log.Warn("shutdown timed out; connections closed", "err", err)
+	}
+	for _, rs := range rawServers {
+		rs.Wait()
+	}
+	wg.Wait()
+	s.log.Info("stopped")
+	return nil
+}
+
+// reload re-reads the config file on SIGHUP. An invalid file is rejected
+// with its errors logged, and the running configuration stays.
+func (s *server) reload() {
+	if s.path == "" {
+		s.log.Info("SIGHUP ignored: running on embedded defaults (no --config)")
+		return
+	}
+	cfg, err := config.Load(s.path)
+	if err != nil {
+		s.log.Error("config reload rejected; keeping the running configuration", "file", s.path)
+		for _, line := range strings.Split(err.Error(), "\n") {
+			s.log.Error("config error", "err", line)
+		}
+		return
+	}
+	rcs, err := realmConfigs(cfg, s.limiter)
+	if err == nil {
+		err = s.router.Reload(rcs)
+	}
+	if err != nil {
+		s.log.Error("config reload rejected; keeping the running configuration", "err", err)
+		return
+	}
+	for _, c := range s.certs {
+		if err := c.load(); err != nil {
+			s.log.Error("certificate reload failed; keeping the old certificate", "err", err)
+		}
+	}
+	if !s.overrides["log-level"] {
+		s.level.Set(cfg.LogLevel)
+	}
+	s.log.Info("configuration reloaded", "file", s.path, "realms", len(cfg.Realms))
+}
+
+func (s *server) printTry(wsURL string) {
+	if wsURL == "" {
+		return
+	}
+	self := "wampgate"
+	if len(os.Args) > 0 && strings.Contains(os.Args[0], "/") {
+		self = os.Args[0]
+	}
+	url := ""
+	if wsURL != "ws://127.0.0.1:8080/ws" {
+		url = " --url " + wsURL
+	}
+	fmt.Fprintf(s.stdout, "\nTry, in another terminal:\n"+
+		"  %[1]s register%[2]s com.example.echo -- echo      # answer calls with a command\n"+
+		"  %[1]s call%[2]s com.example.echo hello 42\n"+
+		"  %[1]s subscribe%[2]s com.example.news              # print events as JSON lines\n"+
+		"  %[1]s publish%[2]s com.example.news '{\"temp\": 21.5}'\n"+
+		"  %[1]s call%[2]s wamp.session.count                 # meta API\n"+
+		"Stop with Ctrl-C (sessions get GOODBYE wamp.close.system_shutdown).\n", self, url)
+}
