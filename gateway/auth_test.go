@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/rand"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/wampgate/wampgate/gateway"
 	"github.com/wampgate/wampgate/gateway/auth"
+	"github.com/wampgate/wampgate/gateway/client"
 	gt "github.com/wampgate/wampgate/gateway/gatewaytest"
 	"github.com/wampgate/wampgate/gateway/wamp"
 	"github.com/wampgate/wampgate/transports"
@@ -343,4 +345,49 @@ func TestDevicePrefixAndForcedRealm(t *testing.T) {
 	}
 	svc.Send(&wamp.Publish{Request: 2, Options: wamp.Dict{}, Topic: "dev.broadcast"})
 	gt.Expect[wamp.Event](dev)
+}
+
+// TestClientCredentialsAgainstRouter joins with the client package's
+// credential helpers, so client signing and router verification agree.
+func TestClientCredentialsAgainstRouter(t *testing.T) {
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	authn, err := auth.NewAuthenticator(auth.Realm{Name: "iot", Users: []auth.User{
+		{AuthID: "salted", Role: "backend", CRA: &auth.CRA{Secret: "pw", Salt: "salt123", Iterations: 1000, KeyLen: 32}},
+		{AuthID: "plain", Role: "backend", CRA: &auth.CRA{Secret: "pw2"}},
+		{AuthID: "key", Role: "backend", CryptosignKeys: []ed25519.PublicKey{pub}},
+		{AuthID: "tix", Role: "backend", Ticket: "t"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := gt.NewRouter(t, gateway.Config{Realms: []gateway.RealmConfig{{Name: "iot", Auth: authn}}})
+	cases := map[string]client.Options{
+		"salted wampcra":            client.WithWAMPCRA(client.Options{}, "salted", "pw"),
+		"plain wampcra":             client.WithWAMPCRA(client.Options{}, "plain", "pw2"),
+		"cryptosign without authid": client.WithCryptosign(client.Options{}, "", priv),
+		"ticket":                    client.WithTicket(client.Options{}, "tix", "t"),
+	}
+	for name, opts := range cases {
+		t.Run(name, func(t *testing.T) {
+			c, s := inproc.Pipe(transports.CBOR)
+			r.Serve(s)
+			ctx, cancel := context.WithTimeout(context.Background(), gt.Timeout)
+			defer cancel()
+			sess, err := client.Join(ctx, c, "iot", opts)
+			if err != nil {
+				t.Fatalf("join: %v", err)
+			}
+			defer sess.Close()
+			if sess.Details()["authrole"] != "backend" {
+				t.Fatalf("details %v", sess.Details())
+			}
+		})
+	}
+	c, s := inproc.Pipe(transports.JSON)
+	r.Serve(s)
+	ctx, cancel := context.WithTimeout(context.Background(), gt.Timeout)
+	defer cancel()
+	if _, err := client.Join(ctx, c, "iot", client.WithWAMPCRA(client.Options{}, "salted", "wrong")); err == nil {
+		t.Fatal("wrong salted secret accepted")
+	}
 }

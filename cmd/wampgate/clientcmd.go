@@ -6,7 +6,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -140,6 +142,10 @@ type commonFlags struct {
 	serializer string
 	timeout    time.Duration
 	kwargs     wamp.Dict // --kw, call and publish only
+	authid     string
+	ticket     string
+	secret     string
+	keyFile    string
 }
 
 func (c *clientCmd) newFlags(name, usage string, withKw bool) (*flag.FlagSet, *commonFlags) {
@@ -149,6 +155,10 @@ func (c *clientCmd) newFlags(name, usage string, withKw bool) (*flag.FlagSet, *c
 	fs.StringVar(&cf.url, "url", defaultURL, "router `URL`: ws://, wss://, tcp://host:port or unix:///path/to.sock")
 	fs.StringVar(&cf.realm, "realm", defaultRealm, "`realm` to join")
 	fs.StringVar(&cf.serializer, "serializer", "", "serializer `name`: json, msgpack or cbor (default json for ws/wss, cbor for tcp/unix)")
+	fs.StringVar(&cf.authid, "authid", "", "authenticate as `authid` (with --ticket, --secret or --key)")
+	fs.StringVar(&cf.ticket, "ticket", os.Getenv("WAMPGATE_TICKET"), "ticket for ticket authentication (default $WAMPGATE_TICKET)")
+	fs.StringVar(&cf.secret, "secret", os.Getenv("WAMPGATE_SECRET"), "secret for WAMP-CRA authentication (default $WAMPGATE_SECRET)")
+	fs.StringVar(&cf.keyFile, "key", "", "`file` holding a hex Ed25519 private key (32-byte seed or 64-byte key) for cryptosign")
 	fs.DurationVar(&cf.timeout, "timeout", defaultTimeout, "bound for connecting and joining, and for the request (call, acknowledged publish, subscribe, register); 0: no bound on the request")
 	if withKw {
 		cf.kwargs = wamp.Dict{}
@@ -237,6 +247,20 @@ func (c *clientCmd) dial(ctx context.Context, fs *flag.FlagSet, cf *commonFlags)
 			return nil, c.usageError(fs, "bad --serializer %q: want json, msgpack or cbor", cf.serializer)
 		}
 		opts.Serializer = ser
+	}
+	switch {
+	case cf.keyFile != "":
+		key, err := readEd25519Key(cf.keyFile)
+		if err != nil {
+			return nil, c.usageError(fs, "--key: %v", err)
+		}
+		opts = client.WithCryptosign(opts, cf.authid, key)
+	case cf.ticket != "" && cf.authid != "":
+		opts = client.WithTicket(opts, cf.authid, cf.ticket)
+	case cf.secret != "" && cf.authid != "":
+		opts = client.WithWAMPCRA(opts, cf.authid, cf.secret)
+	case cf.authid != "":
+		return nil, c.usageError(fs, "--authid needs --ticket, --secret or --key")
 	}
 	if cf.timeout > 0 {
 		opts.JoinTimeout = cf.timeout
@@ -757,4 +781,24 @@ func nonNilDict(d wamp.Dict) wamp.Dict {
 		return wamp.Dict{}
 	}
 	return d
+}
+
+// readEd25519Key reads a hex-encoded Ed25519 private key: a 32-byte seed or
+// the 64-byte seed+public key form.
+func readEd25519Key(path string) (ed25519.PrivateKey, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil {
+		return nil, fmt.Errorf("%s: not hex: %w", path, err)
+	}
+	switch len(raw) {
+	case ed25519.SeedSize:
+		return ed25519.NewKeyFromSeed(raw), nil
+	case ed25519.PrivateKeySize:
+		return ed25519.PrivateKey(raw), nil
+	}
+	return nil, fmt.Errorf("%s: %d bytes, want a 32-byte seed or a 64-byte key", path, len(raw))
 }

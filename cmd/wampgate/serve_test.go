@@ -84,6 +84,16 @@ func TestE2EServeConfigAuthAndReload(t *testing.T) {
 		t.Fatalf("session still usable after a denied call: %v", err)
 	}
 
+	// The CLI authenticates with --authid/--ticket (or $WAMPGATE_TICKET).
+	code, out, stderr := runCLI(t, ctx, "call", "--url", s.tcp, "--realm", "iot", "--authid", "alice", "--ticket", "a-secret", "wamp.session.count")
+	if code != 0 || strings.TrimSpace(out) != "3" {
+		t.Fatalf("cli ticket call: exit %d out %q err %q", code, out, stderr)
+	}
+	code, _, stderr = runCLI(t, ctx, "call", "--url", s.tcp, "--realm", "iot", "--authid", "alice", "--ticket", "bad", "wamp.session.count")
+	if code != 3 || !strings.Contains(stderr, wamp.ErrAuthenticationFailed) {
+		t.Fatalf("cli bad ticket: exit %d err %q", code, stderr)
+	}
+
 	// An invalid config is rejected on SIGHUP and the old one stays.
 	if err := os.WriteFile(path, []byte("realms: [{name: iot, bogus: 1}]\n"), 0o600); err != nil {
 		t.Fatal(err)
