@@ -53,8 +53,6 @@ type testServer struct {
 	waitDone chan error
 }
 
-
-
 func startTestServer(t *testing.T, extra ...string) *testServer {
 	t.Helper()
 	bin := wampgateBinary(t)
