@@ -754,22 +754,33 @@ func BenchmarkLinkRoundTrip(b *testing.B) {
 	l := NewLink(gw, LinkConfig{PingInterval: -1})
 	defer l.Close()
 	defer dev.Close()
-	dec := NewDecoder(1 << 16)
-	buf := make([]byte, 512)
-	readFrame := func() Frame {
+	// net.Pipe is synchronous: the device side must read concurrently, or
+	// the link's writes block until their deadline.
+	frames := make(chan Frame, 16)
+	go func() {
+		defer close(frames)
+		dec := NewDecoder(1 << 16)
+		buf := make([]byte, 512)
 		for {
 			n, err := dev.Read(buf)
 			if err != nil {
-				b.Fatal(err)
+				return
 			}
 			for p := buf[:n]; len(p) > 0; {
 				k, f, ok := dec.Feed(p)
 				p = p[k:]
 				if ok {
-					return f
+					frames <- Frame{Type: f.Type, Seq: f.Seq}
 				}
 			}
 		}
+	}()
+	readFrame := func() Frame {
+		f, ok := <-frames
+		if !ok {
+			b.Fatal("device side closed")
+		}
+		return f
 	}
 	readFrame() // RESET
 	h := NewHandshake(1024, transports.CBOR)
