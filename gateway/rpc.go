@@ -140,11 +140,20 @@ func (rm *realm) handleCall(s *session, m *wamp.Call) {
 		replyError(s, wamp.TypeCall, m.Request, wamp.ErrNoSuchProcedure, "no callee registered for "+m.Procedure)
 		return
 	}
-	details := wamp.Dict{}
+	// Most calls need no INVOCATION details; the shared empty dict saves an
+	// allocation per call. Any key below allocates a private dict first.
+	details := noDetails
+	own := func() {
+		if len(details) == 0 {
+			details = wamp.Dict{}
+		}
+	}
 	if reg.Match != wamp.MatchExact {
+		own()
 		details["procedure"] = m.Procedure
 	}
 	if wamp.OptBool(m.Options, "disclose_me", false) {
+		own()
 		details["caller"] = int64(s.id)
 		details["caller_authid"] = s.authid
 		details["caller_authrole"] = s.authrole
@@ -152,6 +161,7 @@ func (rm *realm) handleCall(s *session, m *wamp.Call) {
 	pc := &pendingCall{caller: s, callReq: m.Request, callee: callee, reg: reg.ID, timeout: time.Duration(timeout) * time.Millisecond}
 	if wamp.OptBool(m.Options, "receive_progress", false) && callee.feat.calleeProgress {
 		pc.progress = true
+		own()
 		details["receive_progress"] = true
 	}
 	if wamp.OptBool(m.Options, "progress", false) {
@@ -160,6 +170,7 @@ func (rm *realm) handleCall(s *session, m *wamp.Call) {
 			return
 		}
 		pc.streaming = true
+		own()
 		details["progress"] = true
 	}
 	if copyPPT(m.Options, &details) && !callee.feat.calleePPT {
@@ -324,9 +335,9 @@ func (rm *realm) handleYield(s *session, m *wamp.Yield) {
 		rm.removePendingLocked(pc)
 	}
 	rm.callsMu.Unlock()
-	details := wamp.Dict{}
+	details := noDetails
 	if progress {
-		details["progress"] = true
+		details = wamp.Dict{"progress": true}
 	}
 	copyPPT(m.Options, &details)
 	res := &wamp.Result{Request: pc.callReq, Details: details, Payload: m.Payload}

@@ -39,7 +39,6 @@ type session struct {
 	authmethod   string
 	authprovider string
 	authextra    wamp.Dict
-	hello        wamp.Dict
 	feat         features
 
 	quiet       atomic.Bool // killed by kill_all: no meta events, no testaments
@@ -216,7 +215,6 @@ func (s *session) join() bool {
 		return false
 	}
 	s.realm = rm
-	s.hello = hello.Details
 	s.authid = ident.AuthID
 	s.authrole = ident.AuthRole
 	s.authmethod = ident.AuthMethod

@@ -345,7 +345,7 @@ func (s *server) run(ctx context.Context) error {
 			if l.Type == config.ListenUnix {
 				ln, err = rawsocket.ListenUnix(l.Path)
 			} else {
-				ln, err = net.Listen("tcp", l.Address)
+				ln, err = listenTCP(ctx, l.Address)
 			}
 			if err != nil {
 				closeAll()
@@ -374,7 +374,7 @@ func (s *server) run(ctx context.Context) error {
 			}()
 			lines = append(lines, fmt.Sprintf("rawsocket  %s://%s", scheme, where))
 		case config.ListenWebSocket:
-			ln, err := net.Listen("tcp", l.Address)
+			ln, err := listenTCP(ctx, l.Address)
 			if err != nil {
 				closeAll()
 				return fmt.Errorf("websocket listener: %w", err)
@@ -513,4 +513,11 @@ func (s *server) printTry(wsURL string) {
 		"  %[1]s publish%[2]s com.example.news '{\"temp\": 21.5}'\n"+
 		"  %[1]s call%[2]s wamp.session.count                 # meta API\n"+
 		"Stop with Ctrl-C (sessions get GOODBYE wamp.close.system_shutdown).\n", self, url)
+}
+
+// listenTCP listens with a relaxed TCP keepalive: WAMP has its own liveness
+// pings, and thousands of idle sessions should not all probe every 15 s.
+func listenTCP(ctx context.Context, addr string) (net.Listener, error) {
+	lc := net.ListenConfig{KeepAlive: 60 * time.Second}
+	return lc.Listen(ctx, "tcp", addr)
 }
