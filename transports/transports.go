@@ -96,6 +96,10 @@ type Info struct {
 	// identical firmware can be addressed one by one. URIs with a dot are
 	// used as they are.
 	URIPrefix string
+	// Trusted marks an in-process session of the gateway itself (device
+	// meta procedures, uplink): the router skips authorization for it.
+	// Network transports never set it.
+	Trusted bool
 }
 
 // Conn is one transport connection carrying whole WAMP messages.

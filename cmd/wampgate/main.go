@@ -25,6 +25,7 @@ Usage:
   wampgate subscribe [flags] TOPIC       print events as JSON lines
   wampgate register [flags] URI -- COMMAND [ARG...]
                                          answer calls by running a command
+  wampgate devices [flags]               list a gateway's serial devices and counters
   wampgate check --config FILE           validate a config file, list every problem
   wampgate version                       print the version
 
@@ -55,6 +56,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runSubscribe(ctx, args[1:], stdout, stderr)
 	case "register":
 		return runRegister(ctx, args[1:], stdout, stderr)
+	case "devices":
+		return runDevices(ctx, args[1:], stdout, stderr)
 	case "check":
 		return runCheck(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":

@@ -14,12 +14,14 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/wampgate/wampgate/devices"
 	"github.com/wampgate/wampgate/gateway"
 	"github.com/wampgate/wampgate/gateway/auth"
 	"github.com/wampgate/wampgate/gateway/config"
@@ -65,6 +67,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		shutdownWait = fs.Duration("shutdown-timeout", time.Duration(def.ShutdownTimeout), "how long shutdown waits for sessions to say goodbye")
 	)
 	fs.Var(&realms, "realm", "realm to serve, open to anonymous sessions; repeatable (default realm1)")
+	var serials stringList
+	fs.Var(&serials, "serial", "attach a serial device at `PATH[@BAUD]` (default 115200 baud) in the first realm; repeatable")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -147,6 +151,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	level.Set(cfg.LogLevel)
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	s := &server{cfg: cfg, path: *configPath, log: log, level: level, stdout: stdout, overrides: set}
+	for _, spec := range serials {
+		d, err := serialDevice(spec, cfg)
+		if err != nil {
+			fmt.Fprintf(stderr, "wampgate serve: --serial %s: %v\n", spec, err)
+			return 2
+		}
+		s.extraDevices = append(s.extraDevices, d)
+	}
 	if err := s.run(ctx); err != nil {
 		fmt.Fprintf(stderr, "wampgate serve: %v\n", err)
 		return 1
@@ -163,9 +175,51 @@ type server struct {
 	stdout    io.Writer
 	overrides map[string]bool
 
-	router  *gateway.Router
-	limiter *auth.Limiter
-	certs   []*certReloader
+	router       *gateway.Router
+	limiter      *auth.Limiter
+	certs        []*certReloader
+	extraDevices []devices.Device // from --serial
+	devices      *deviceService
+}
+
+// serialDevice builds the device for --serial PATH[@BAUD]: named after the
+// port, in the first realm, with the role "device" when the realm defines
+// it and else the realm's anonymous role.
+func serialDevice(spec string, cfg *config.Config) (devices.Device, error) {
+	path, baudText, hasBaud := strings.Cut(spec, "@")
+	baud := deviceDefaultTTY
+	if hasBaud {
+		n, err := strconv.Atoi(baudText)
+		if err != nil || n <= 0 {
+			return devices.Device{}, fmt.Errorf("bad baud rate %q", baudText)
+		}
+		baud = n
+	}
+	if path == "" || len(cfg.Realms) == 0 {
+		return devices.Device{}, errors.New("need a port path and at least one realm")
+	}
+	realm := cfg.Realms[0]
+	role := devices.DefaultAuthRole
+	if _, ok := realm.Roles[role]; !ok && realm.Anonymous != "" {
+		role = realm.Anonymous
+	}
+	name := devices.NameForPath(path)
+	d := devices.Device{Name: name, Port: path, Baud: baud, Realm: realm.Name, AuthRole: role, Prefix: "dev." + name + "."}
+	return d, d.Validate()
+}
+
+// deviceList is every device to supervise: configured and --serial ones,
+// with the first realm for those that name none.
+func (s *server) deviceList() []devices.Device {
+	var out []devices.Device
+	for _, d := range s.cfg.Devices {
+		dd := deviceFromConfig(d)
+		if dd.Realm == "" && len(s.cfg.Realms) > 0 {
+			dd.Realm = s.cfg.Realms[0].Name
+		}
+		out = append(out, dd)
+	}
+	return append(out, s.extraDevices...)
 }
 
 // realmConfigs turns config realms into router realms: authenticator,
@@ -422,6 +476,24 @@ func (s *server) run(ctx context.Context) error {
 	for _, r := range cfg.Realms {
 		names = append(names, r.Name)
 	}
+	devs := s.deviceList()
+	ds, err := startDevices(ctx, router, names, devs, s.log)
+	if err != nil {
+		closeAll()
+		return err
+	}
+	s.devices = ds
+	{
+		for _, d := range devs {
+			where := d.Port
+			if d.TCP != "" {
+				where = "tcp://" + d.TCP
+			} else if d.USB != nil {
+				where = "usb " + d.USB.String()
+			}
+			lines = append(lines, fmt.Sprintf("device     %s at %s (realm %s, prefix %s)", d.Name, where, d.Realm, d.Prefix))
+		}
+	}
 	fmt.Fprintf(s.stdout, "wampgate %s serving realms %s\n", version, strings.Join(names, ", "))
 	for _, l := range lines {
 		fmt.Fprintf(s.stdout, "  %s\n", l)
@@ -451,6 +523,9 @@ loop:
 	defer cancel()
 	if err := router.Shutdown(sctx); err != nil {
 		s.log.Warn("shutdown timed out; connections closed", "err", err)
+	}
+	if s.devices != nil {
+		s.devices.close() // devices get RESET and their ports are released
 	}
 	for _, rs := range rawServers {
 		rs.Wait()
