@@ -8,7 +8,7 @@ BIN           := bin
 CROSS         := linux/arm/6 linux/arm/7 linux/arm64 linux/386
 export CGO_ENABLED := 0
 
-.PHONY: help build run test check fmt lint cross interop bench fuzz clean
+.PHONY: help build run test test-arm check fmt lint cross interop bench fuzz clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -21,6 +21,14 @@ run: build ## build and start the gateway on embedded defaults
 
 test: ## run all tests with the race detector
 	CGO_ENABLED=1 $(GO) test -race -count=1 ./...
+
+ARM_PKGS := ./transports/serial/... ./devices/...
+
+test-arm: ## run the serial and device tests for linux/arm and linux/arm64 under qemu-user-static
+	@command -v qemu-aarch64-static >/dev/null && command -v qemu-arm-static >/dev/null || \
+		{ echo "test-arm needs qemu-user-static (apt-get install qemu-user-static)"; exit 1; }
+	GOARCH=arm64 $(GO) test -count=1 -exec qemu-aarch64-static $(ARM_PKGS)
+	GOARCH=arm GOARM=7 $(GO) test -count=1 -exec qemu-arm-static $(ARM_PKGS)
 
 fmt: ## format the code
 	gofmt -s -w .
