@@ -212,6 +212,15 @@ func TestPatternRegistrationAndDisclosure(t *testing.T) {
 	if inv.Details["procedure"] != "com.x.get" || inv.Details["caller"] != nil {
 		t.Fatalf("wildcard details %v", inv.Details)
 	}
+	// A callee can ask for caller disclosure on every call (disclose_caller).
+	register(t, callee, 4, "com.audit", wamp.Dict{"disclose_caller": true})
+	caller.Send(&wamp.Call{Request: 3, Options: wamp.Dict{}, Procedure: "com.audit"})
+	inv = gt.Expect[wamp.Invocation](callee)
+	if id, _ := wamp.AsUint(inv.Details["caller"]); wamp.ID(id) != w.Session || inv.Details["caller_authid"] == nil {
+		t.Fatalf("disclose_caller ignored: %v", inv.Details)
+	}
+	callee.Send(&wamp.Yield{Request: inv.Request, Options: wamp.Dict{}})
+	gt.Expect[wamp.Result](caller)
 	callee.Send(&wamp.Register{Request: 3, Options: wamp.Dict{"match": "regex"}, Procedure: "com.x"})
 	if e := gt.Expect[wamp.Error](callee); e.Error != wamp.ErrInvalidArgument {
 		t.Fatalf("bad match policy: %+v", e)

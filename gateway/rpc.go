@@ -85,6 +85,9 @@ func (rm *realm) handleRegister(s *session, m *wamp.Register) {
 		replyError(s, wamp.TypeRegister, m.Request, wamp.ErrProcedureAlreadyExists, msg)
 		return
 	}
+	if wamp.OptBool(m.Options, "disclose_caller", false) {
+		reg.DiscloseCaller.Store(true)
+	}
 	s.send(&wamp.Registered{Request: m.Request, Registration: reg.ID})
 	if created {
 		rm.publishMeta(metaRegOnCreate, wamp.List{int64(s.id), registrationDetails(reg)})
@@ -152,7 +155,7 @@ func (rm *realm) handleCall(s *session, m *wamp.Call) {
 		own()
 		details["procedure"] = m.Procedure
 	}
-	if wamp.OptBool(m.Options, "disclose_me", false) {
+	if wamp.OptBool(m.Options, "disclose_me", false) || reg.DiscloseCaller.Load() {
 		own()
 		details["caller"] = int64(s.id)
 		details["caller_authid"] = s.authid

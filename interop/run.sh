@@ -5,11 +5,15 @@
 #   interop/run.sh BIN            e.g. interop/run.sh bin/wampgate (make interop)
 #
 # Installs Debian's python3-autobahn/cbor2/msgpack/nacl and the pinned npm
-# packages of interop/js, starts BIN on free loopback ports, runs every
-# check, stops the router with SIGTERM last and checks that it exits 0.
-# stdout gets one line per case, "PASS name" or "FAIL name: reason", and
-# then "N passed, N failed"; diagnostics go to stderr. Exits non-zero if any
-# case failed. See interop/README.md.
+# packages of interop/js, starts BIN on free loopback ports (the default
+# instance, realm1 and realm2 open to anonymous) and a second instance from
+# a config file written here (realm "secure" with ticket, WAMP-CRA and
+# cryptosign users), runs every check, stops the default router with SIGTERM
+# last and checks that it exits 0. stdout gets one line per case,
+# "PASS name", "FAIL name: reason" or "SKIP name: reason" (the client
+# library cannot do it; not a failure), then "N skipped" when there were
+# any and "N passed, N failed"; diagnostics go to stderr. Exits non-zero if
+# any case failed. See interop/README.md.
 #
 # Environment:
 #   WG_INTEROP_SKIP_INSTALL=1   skip apt-get and npm ci (packages already there)
@@ -47,6 +51,7 @@ elapsed() {
 
 PASSED=0
 FAILED=0
+SKIPPED=0
 pass() {
 	echo "PASS $1"
 	PASSED=$((PASSED + 1))
@@ -57,12 +62,14 @@ fail() {
 }
 summary() {
 	log "finished in $((SECONDS - T0)) s"
+	[[ $SKIPPED -eq 0 ]] || echo "$SKIPPED skipped"
 	echo "$PASSED passed, $FAILED failed"
 	[[ $FAILED -eq 0 ]]
 }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/wampgate-interop.XXXXXX")
 ROUTER_PID=
+SECURE_PID=
 BG_PIDS=()
 
 # stop_pid PID: SIGTERM, then SIGKILL if it is still there after 3 s. Only
@@ -78,20 +85,22 @@ stop_pid() {
 	kill -KILL "$pid" 2>/dev/null
 }
 
-# stop_router: the router runs in its own process group (setsid), so a
+# stop_group PID: a router runs in its own process group (setsid), so a
 # wrapper script given as BIN cannot leave a router behind either.
-stop_router() {
-	[[ -n $ROUTER_PID ]] || return 0
-	stop_pid "$ROUTER_PID"
-	kill -KILL -- "-$ROUTER_PID" 2>/dev/null
+stop_group() {
+	[[ -n $1 ]] || return 0
+	stop_pid "$1"
+	kill -KILL -- "-$1" 2>/dev/null
 	return 0
 }
+stop_router() { stop_group "$ROUTER_PID"; }
 
 cleanup() {
 	local pid
 	for pid in "${BG_PIDS[@]}"; do
 		stop_pid "$pid"
 	done
+	stop_group "$SECURE_PID"
 	stop_router
 	wait 2>/dev/null
 	if [[ -n ${WG_INTEROP_LOGS:-} ]]; then
@@ -180,13 +189,14 @@ free_ports() {
 	EOF
 }
 
-# wait_accepting SECONDS: until the three listeners accept connections.
+# wait_accepting SECONDS PID TARGET...: until every listener accepts
+# connections (TARGET is tcp:PORT on 127.0.0.1 or unix:PATH), or PID exits.
 wait_accepting() {
-	"$PY" -s - "$1" "$WS_PORT" "$TCP_PORT" "$SOCK" "$ROUTER_PID" <<-'EOF'
+	"$PY" -s - "$@" <<-'EOF'
 		import os, socket, sys, time
-		limit, ws, tcp, path, pid = float(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
+		limit, pid = float(sys.argv[1]), int(sys.argv[2])
+		todo = {tuple(t.split(":", 1)) for t in sys.argv[3:]}
 		deadline = time.monotonic() + limit
-		todo = {("tcp", ws), ("tcp", tcp), ("unix", path)}
 		while todo and time.monotonic() < deadline:
 		    try:
 		        os.kill(pid, 0)
@@ -196,7 +206,7 @@ wait_accepting() {
 		        s = socket.socket(socket.AF_INET if kind == "tcp" else socket.AF_UNIX)
 		        s.settimeout(0.5)
 		        try:
-		            s.connect(("127.0.0.1", addr) if kind == "tcp" else addr)
+		            s.connect(("127.0.0.1", int(addr)) if kind == "tcp" else addr)
 		            todo.discard((kind, addr))
 		        except OSError:
 		            pass
@@ -205,7 +215,7 @@ wait_accepting() {
 		    if todo:
 		        time.sleep(0.05)
 		if todo:
-		    sys.exit("not accepting after %gs: %s" % (limit, sorted(str(a) for _, a in todo)))
+		    sys.exit("not accepting after %gs: %s" % (limit, sorted(a for _, a in todo)))
 	EOF
 }
 
@@ -218,7 +228,7 @@ start_router() {
 		setsid "$BIN" serve --ws "127.0.0.1:$WS_PORT" --tcp "127.0.0.1:$TCP_PORT" --unix "$SOCK" \
 			--realm realm1 --realm realm2 >"$WORK/router.out" 2>"$WORK/router.err" &
 		ROUTER_PID=$!
-		if why=$(wait_accepting 15 2>&1); then
+		if why=$(wait_accepting 15 "$ROUTER_PID" "tcp:$WS_PORT" "tcp:$TCP_PORT" "unix:$SOCK" 2>&1); then
 			log "router pid $ROUTER_PID: ws 127.0.0.1:$WS_PORT, tcp 127.0.0.1:$TCP_PORT, unix $SOCK"
 			return 0
 		fi
@@ -236,10 +246,66 @@ start_router || { summary; exit 1; }
 WS_URL="ws://127.0.0.1:$WS_PORT/ws"
 TCP_ADDR="127.0.0.1:$TCP_PORT"
 
+# The second instance: realm "secure" refuses anonymous sessions and has one
+# user per authentication method, all with role backend, which may do
+# everything except call and register under "admin.". The Ed25519 key pair
+# for svc-key is made here; its seed goes to the client programs.
+SECURE_CONF=$WORK/secure.yaml
+start_secure_router() {
+	local attempt why keys
+	if ! keys=$("$PY" -s -c 'import nacl.signing
+k = nacl.signing.SigningKey.generate()
+print(k.encode().hex(), k.verify_key.encode().hex())' 2>&1); then
+		fail router/secure-start "cannot make an Ed25519 key pair with python3-nacl: $keys"
+		return 1
+	fi
+	read -r KEY_SEED KEY_PUB <<<"$keys"
+	for attempt in 1 2 3; do
+		read -r SEC_WS_PORT SEC_TCP_PORT < <(free_ports 2)
+		cat >"$SECURE_CONF" <<-EOF
+			# Written by interop/run.sh for the authentication checks.
+			log_level: warn
+			listen:
+			  - {type: websocket, address: "127.0.0.1:$SEC_WS_PORT", path: /ws}
+			  - {type: rawsocket, address: "127.0.0.1:$SEC_TCP_PORT"}
+			realms:
+			  - name: secure
+			    roles:
+			      backend:
+			        - {uri: "", match: prefix, allow: [call, register, subscribe, publish]}
+			        - {uri: "admin.", match: prefix, deny: [call, register]}
+			    users:
+			      - {authid: svc-ticket, role: backend, ticket: "s3cret"}
+			      - {authid: svc-cra, role: backend, wampcra: {secret: "cra-secret"}}
+			      - {authid: svc-salted, role: backend, wampcra: {secret: "salt-secret", salt: "salt123", iterations: 1000, keylen: 32}}
+			      - {authid: svc-key, role: backend, cryptosign: {pubkeys: ["$KEY_PUB"]}}
+		EOF
+		if ! why=$("$BIN" check --config "$SECURE_CONF" 2>&1); then
+			fail router/secure-config "wampgate check rejected the generated config: $why"
+			return 1
+		fi
+		setsid "$BIN" serve --config "$SECURE_CONF" >"$WORK/secure-router.out" 2>"$WORK/secure-router.err" &
+		SECURE_PID=$!
+		if why=$(wait_accepting 15 "$SECURE_PID" "tcp:$SEC_WS_PORT" "tcp:$SEC_TCP_PORT" 2>&1); then
+			log "secure router pid $SECURE_PID: ws 127.0.0.1:$SEC_WS_PORT, tcp 127.0.0.1:$SEC_TCP_PORT ($SECURE_CONF)"
+			return 0
+		fi
+		log "secure router start attempt $attempt: $why"
+		stop_group "$SECURE_PID"
+		wait "$SECURE_PID" 2>/dev/null
+		SECURE_PID=
+	done
+	tail_to_stderr "$WORK/secure-router.err" "secure router stderr"
+	fail router/secure-start "the second router (--config) did not accept connections: $why"
+	return 1
+}
+SECURE_OK=
+start_secure_router && SECURE_OK=1
+
 # ---------------------------------------------------------------- clients
 
-# report LABEL OUT RC TIMED_OUT: forwards a program's PASS/FAIL lines and
-# fails every case it planned but did not report.
+# report LABEL OUT RC: forwards a program's PASS/FAIL/SKIP lines and fails
+# every case it planned but did not report.
 report() {
 	local label=$1 out=$2 rc=$3 why line name planned=() reported=() bad=0
 	why="exit code $rc"
@@ -259,6 +325,13 @@ report() {
 			echo "$line"
 			FAILED=$((FAILED + 1))
 			bad=1
+			;;
+		"SKIP "*)
+			name=${line#SKIP }
+			name=${name%%:*}
+			reported+=("$name")
+			echo "$line"
+			SKIPPED=$((SKIPPED + 1))
 			;;
 		esac
 	done <"$out"
@@ -320,6 +393,12 @@ run autobahn-python/ws "${PYTHON[@]}" "$HERE/py/suite.py" --name ws --ws "$WS_UR
 run autobahn-python/rs-tcp "${PYTHON[@]}" "$HERE/py/suite.py" --name rs-tcp --tcp "$TCP_ADDR"
 run autobahn-python/rs-unix "${PYTHON[@]}" "$HERE/py/suite.py" --name rs-unix --unix "$SOCK"
 
+# Advanced Profile features on the default instance (realm1; the session
+# kill cases use realm2, which nothing else uses while they run).
+run advanced/autobahn-js "${JS[@]}" "$HERE/js/advanced-autobahn.mjs" --ws "$WS_URL"
+run advanced/wampy "${JS[@]}" "$HERE/js/advanced-wampy.mjs" --ws "$WS_URL"
+run advanced/autobahn-python "${PYTHON[@]}" "$HERE/py/advanced.py" --ws "$WS_URL" --tcp "$TCP_ADDR"
+
 # Cross-client: peer.py is an autobahn-python callee/publisher on CBOR
 # RawSocket that the other clients call.
 start_peer() {
@@ -344,6 +423,24 @@ run cross/js "${JS[@]}" "$HERE/js/cross.mjs" --ws "$WS_URL"
 run cross/python "${PYTHON[@]}" "$HERE/py/cross.py" --ws "$WS_URL" --tcp "$TCP_ADDR"
 stop_pid "$PEER_PID"
 wait "$PEER_PID" 2>/dev/null
+
+# Authentication, on the second instance.
+if [[ -n $SECURE_OK ]]; then
+	SEC_WS_URL="ws://127.0.0.1:$SEC_WS_PORT/ws"
+	SEC_TCP_ADDR="127.0.0.1:$SEC_TCP_PORT"
+	run auth/js "${JS[@]}" "$HERE/js/auth.mjs" --ws "$SEC_WS_URL" --rawsocket "$SEC_TCP_ADDR" --seed "$KEY_SEED"
+	run auth/autobahn-python "${PYTHON[@]}" "$HERE/py/auth.py" --ws "$SEC_WS_URL" --tcp "$SEC_TCP_ADDR" --seed "$KEY_SEED"
+	if ! kill -0 "$SECURE_PID" 2>/dev/null; then
+		tail_to_stderr "$WORK/secure-router.err" "secure router stderr"
+		fail router/secure-still-running "the second router exited during the authentication checks"
+	fi
+	stop_group "$SECURE_PID"
+	wait "$SECURE_PID" 2>/dev/null
+	SECURE_PID=
+else
+	fail auth/js "not run: the second router instance did not start"
+	fail auth/autobahn-python "not run: the second router instance did not start"
+fi
 
 # ---------------------------------------------------------------- shutdown (last)
 

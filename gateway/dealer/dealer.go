@@ -46,6 +46,9 @@ type Registration[S comparable] struct {
 	Created time.Time // immutable
 
 	callees atomic.Pointer[[]S] // copy-on-write, in registration order; replaced under Index.mu
+	// DiscloseCaller is set when a callee registered with
+	// Options.disclose_caller: every INVOCATION then names the caller.
+	DiscloseCaller atomic.Bool
 	next    atomic.Uint64
 	runs    []int // wildcard ranking, immutable
 }

@@ -10,7 +10,7 @@ import WebSocket from 'ws';
 import { Wampy } from 'wampy';
 import {
   autobahn, Reporter, Deferred, assert, assertEqual, expectReject, connectAutobahn, closeQuietly,
-  describe, withTimeout, log, show,
+  describe, withTimeout, log, show, sleep,
 } from './lib.mjs';
 
 const { values: opt } = parseArgs({
@@ -43,11 +43,16 @@ class RecordingJSON extends autobahn.serializer.JSONSerializer {
 const r = new Reporter('cross/js', [
   'join', 'autobahn-js-calls-python', 'python-error-args-to-js', 'python-publish-to-js-subscribers',
   'python-bytes-to-js-json', 'two53-python-to-js-json',
+  'autobahn-js-disclose-to-python-callee', 'wampy-disclose-to-python-callee',
+  'autobahn-js-disclose-to-python-subscriber', 'wampy-disclose-to-python-subscriber',
+  'python-progressive-to-autobahn-js', 'python-progressive-to-wampy', 'autobahn-js-progressive-to-python',
+  'autobahn-js-cancel-kill-python-callee',
 ]);
 
 const recorder = new RecordingJSON();
 let AB; // autobahn-js session
 let W; // wampy client
+let WW; // wampy's WELCOME details
 const need = () => assert(AB && W, 'clients did not join');
 
 await r.check('join', async () => {
@@ -59,7 +64,7 @@ await r.check('join', async () => {
     autoReconnect: false,
     onError: (e) => log('wampy onError:', describe(e)),
   });
-  await withTimeout(W.connect(), 5000, 'wampy connect');
+  WW = await withTimeout(W.connect(), 5000, 'wampy connect');
 }, 8000);
 
 await r.check('autobahn-js-calls-python', async () => {
@@ -128,6 +133,94 @@ await r.check('two53-python-to-js-json', async () => {
   const texts = recorder.received.slice(before).filter((t) => JSON.parse(t)[0] === 50);
   assert(texts.length === 1, `expected one RESULT, saw ${texts.length}`);
   assert(/\[9007199254740992\]/.test(texts[0]), `RESULT on the wire: ${texts[0]}`);
+});
+
+await r.check('autobahn-js-disclose-to-python-callee', async () => {
+  need();
+  const res = await AB.session.call('interop.py.whoami', [], {}, { disclose_me: true });
+  // CallDetails.procedure: autobahn-python fills in the registered URI
+  // when INVOCATION does not name one.
+  assertEqual(res && res.args, [AB.session.id, AB.details.authid, AB.details.authrole, 'interop.py.whoami'],
+    'CallDetails (caller, caller_authid, caller_authrole, procedure) at the Python callee');
+  const plain = await AB.session.call('interop.py.whoami');
+  assertEqual(plain && plain.args, [null, null, null, 'interop.py.whoami'], 'CallDetails without disclose_me');
+});
+
+await r.check('wampy-disclose-to-python-callee', async () => {
+  need();
+  const res = await W.call('interop.py.whoami', null, { disclose_me: true });
+  assertEqual(res.argsList, [W.getSessionId(), WW.authid, WW.authrole, 'interop.py.whoami'],
+    'CallDetails (caller, caller_authid, caller_authrole, procedure) at the Python callee');
+});
+
+await r.check('autobahn-js-disclose-to-python-subscriber', async () => {
+  need();
+  // peer.py subscribes interop.py.watch with match=prefix.
+  await AB.session.publish('interop.py.watch.ab', ['ab-disclosed'], {}, { acknowledge: true, disclose_me: true });
+  await AB.session.publish('interop.py.watch.ab', ['ab-plain'], {}, { acknowledge: true });
+  const d = await AB.session.call('interop.py.seen_event', ['ab-disclosed']);
+  assertEqual(d && d.args, [AB.session.id, AB.details.authid, AB.details.authrole, 'interop.py.watch.ab'],
+    'EventDetails (publisher, publisher_authid, publisher_authrole, topic) at the Python subscriber');
+  const p = await AB.session.call('interop.py.seen_event', ['ab-plain']);
+  assertEqual(p && p.args, [null, null, null, 'interop.py.watch.ab'], 'EventDetails without disclose_me');
+});
+
+await r.check('wampy-disclose-to-python-subscriber', async () => {
+  need();
+  await W.publish('interop.py.watch.w', ['w-disclosed'], { disclose_me: true });
+  const d = await W.call('interop.py.seen_event', ['w-disclosed']);
+  assertEqual(d.argsList, [W.getSessionId(), WW.authid, WW.authrole, 'interop.py.watch.w'],
+    'EventDetails (publisher, publisher_authid, publisher_authrole, topic) at the Python subscriber');
+});
+
+await r.check('python-progressive-to-autobahn-js', async () => {
+  need();
+  const progress = [];
+  const res = await new Promise((resolve, reject) => {
+    AB.session.call('interop.py.progress', [3], {}, { receive_progress: true }).then(resolve, reject, (p) => progress.push(p));
+  });
+  assertEqual(progress.map((p) => (p instanceof autobahn.Result ? [p.args, p.kwargs] : p)),
+    [[[1], { step: 1 }], [[2], { step: 2 }], [[3], { step: 3 }]], 'progressive results from the Python callee');
+  assert(res instanceof autobahn.Result, `final result: ${show(res)}`);
+  assertEqual([res.args, res.kwargs], [['done'], { steps: 3 }], 'final result');
+});
+
+await r.check('python-progressive-to-wampy', async () => {
+  need();
+  const progress = [];
+  const res = await W.call('interop.py.progress', [2], { progress_callback: (p) => progress.push([p.argsList, p.argsDict]) });
+  assertEqual(progress, [[[1], { step: 1 }], [[2], { step: 2 }]], 'progressive results from the Python callee');
+  assertEqual([res.argsList, res.argsDict], [['done'], { steps: 2 }], 'final result');
+});
+
+await r.check('autobahn-js-progressive-to-python', async () => {
+  need();
+  await AB.session.register('interop.js.progress', async (args, kwargs, details) => {
+    assert(typeof details.progress === 'function', 'no receive_progress in INVOCATION');
+    details.progress(['a'], { i: 1 });
+    details.progress(['b'], { i: 2 });
+    return new autobahn.Result(['end', args[0]], { n: 2 });
+  });
+  const res = await AB.session.call('interop.py.call_progressive', ['interop.js.progress', 'x']);
+  assert(res instanceof autobahn.Result, `expected a Result, got ${show(res)}`);
+  assertEqual(res.args, [[[['a'], { i: 1 }], [['b'], { i: 2 }]], [['end', 'x'], { n: 2 }]],
+    '[progressive results, final result] as the Python caller saw them');
+});
+
+await r.check('autobahn-js-cancel-kill-python-callee', async () => {
+  // mode=kill is the one cancel mode autobahn-js keeps the call for (see
+  // wamp-spec.md section 12). The Python callee announces call_canceling:
+  // it gets INTERRUPT and its answer to it is what the caller must see.
+  need();
+  const call = AB.session.call('interop.py.interruptible', ['js-kill']);
+  await sleep(200); // the INVOCATION is at the callee by then
+  call.cancel({ mode: 'kill' });
+  const e = await expectReject(call, 'call cancelled with mode kill');
+  assert(e instanceof autobahn.Error, `expected autobahn.Error, got ${describe(e)}`);
+  assertEqual([e.error, e.args], ['com.example.interop.interrupted', ['js-kill']], 'ERROR from the interrupted callee');
+  const interrupted = await AB.session.call('interop.py.interrupted');
+  assert(Array.isArray(interrupted) && interrupted.includes('js-kill'), `Python callee's interrupted calls: ${show(interrupted)}`);
+  assert(AB.session.isOpen, 'the autobahn-js session closed');
 });
 
 closeQuietly(AB);

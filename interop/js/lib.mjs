@@ -6,7 +6,8 @@
 //   PLAN name1 name2 ...   once, before any case runs
 //   PASS name              a case passed
 //   FAIL name: reason      a case failed
-// run.sh reports every planned case that printed neither line as failed.
+//   SKIP name: reason      the client library cannot do what the case needs
+// run.sh reports every planned case that printed none of these as failed.
 
 import { isDeepStrictEqual, inspect } from 'node:util';
 import { createRequire } from 'node:module';
@@ -40,8 +41,17 @@ export class Reporter {
     process.stdout.write(`FAIL ${full}: ${oneLine(reason)}\n`);
   }
 
+  // skip is only for what the client library cannot do; the reason must
+  // say what is missing.
+  skip(name, reason) {
+    const full = `${this.prefix}/${name}`;
+    this.done.add(full);
+    process.stdout.write(`SKIP ${full}: ${oneLine(reason)}\n`);
+  }
+
   // check runs fn with a deadline and reports the outcome. fn signals
-  // failure by throwing; its return value is ignored.
+  // failure by throwing, and a client limitation by throwing Skip; its
+  // return value is ignored.
   async check(name, fn, ms = 5000) {
     const t0 = Date.now();
     try {
@@ -49,7 +59,11 @@ export class Reporter {
       this.pass(name);
       return true;
     } catch (e) {
-      this.fail(name, describe(e));
+      if (e instanceof Skip) {
+        this.skip(name, e.message);
+      } else {
+        this.fail(name, describe(e));
+      }
       return false;
     } finally {
       log(`${this.prefix}/${name}: ${Date.now() - t0} ms`);
@@ -67,6 +81,9 @@ export class Reporter {
     return this.failed === 0 ? 0 : 1;
   }
 }
+
+// Skip, thrown from a case, reports SKIP with its message as the reason.
+export class Skip extends Error {}
 
 export function log(...args) {
   process.stderr.write(args.map((a) => (typeof a === 'string' ? a : inspect(a, { depth: 6 }))).join(' ') + '\n');
@@ -146,8 +163,11 @@ export async function expectReject(p, what) {
 // connectAutobahn opens an autobahn-js Connection with retries off and
 // resolves once the session joined. The returned object tracks how the
 // connection closed: closed resolves with {reason, details} from
-// Connection.onclose.
-export function connectAutobahn(transport, realm = 'realm1', ms = 5000) {
+// Connection.onclose. extra is merged into the Connection options
+// (authmethods, authid, authextra, onchallenge, ...). When the router
+// refuses the join, the rejection is a JoinRefused carrying the ABORT
+// reason.
+export function connectAutobahn(transport, realm = 'realm1', ms = 5000, extra = {}) {
   const opened = new Deferred();
   const closed = new Deferred();
   let joined = false;
@@ -159,6 +179,7 @@ export function connectAutobahn(transport, realm = 'realm1', ms = 5000) {
     initial_retry_delay: 0.1,
     on_user_error: (err, msg) => log('autobahn user error:', msg || '', err),
     on_internal_error: (err, msg) => log('autobahn internal error:', msg || '', err),
+    ...extra,
   });
   conn.onopen = (session, details) => {
     joined = true;
@@ -168,7 +189,7 @@ export function connectAutobahn(transport, realm = 'realm1', ms = 5000) {
     log(`autobahn connection closed: ${reason}`, details);
     closed.resolve({ reason, details });
     if (!joined) {
-      opened.reject(new Error(`connection closed before join: ${reason} ${show(details)}`));
+      opened.reject(new JoinRefused(details && details.reason, `connection closed before join: ${reason} ${show(details)}`));
     }
     return true; // never retry
   };
@@ -181,6 +202,27 @@ export function connectAutobahn(transport, realm = 'realm1', ms = 5000) {
     }
     throw e;
   });
+}
+
+// JoinRefused: the session never joined; reason is the router's ABORT
+// reason when there was one.
+export class JoinRefused extends Error {
+  constructor(reason, message) {
+    super(message);
+    this.reason = reason;
+  }
+}
+
+// closeWithoutGoodbye closes an autobahn-js session's WebSocket (or
+// RawSocket) without sending GOODBYE first, as a client that just goes
+// away. autobahn-js keeps the socket itself private, so this is the
+// transport's own close.
+export function closeWithoutGoodbye(c) {
+  const t = c.conn._transport;
+  if (!t || typeof t.close !== 'function') {
+    throw new Error('the autobahn-js connection has no open transport');
+  }
+  t.close();
 }
 
 // closeQuietly closes an autobahn-js connection if it is still open.

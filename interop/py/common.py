@@ -6,8 +6,9 @@ Output protocol, shared with the Node checks and read by interop/run.sh
     PLAN name1 name2 ...   once, before any case runs
     PASS name              a case passed
     FAIL name: reason      a case failed
+    SKIP name: reason      the client library cannot do what the case needs
 
-Every planned case that printed neither line is reported as failed by
+Every planned case that printed none of these is reported as failed by
 run.sh. Run with Debian's /usr/bin/python3 (python3-autobahn).
 """
 
@@ -63,13 +64,23 @@ class Reporter:
         self.failed += 1
         print(f"FAIL {full}: {one_line(reason)}", flush=True)
 
+    def skip(self, name, reason):
+        """Only for what the client library cannot do; reason says what."""
+        full = f"{self.prefix}/{name}"
+        self.done.add(full)
+        print(f"SKIP {full}: {one_line(reason)}", flush=True)
+
     async def check(self, name, fn, timeout=5.0):
-        """Runs the coroutine function fn with a deadline; fn fails by raising."""
+        """Runs the coroutine function fn with a deadline; fn fails by raising,
+        and raises Skip for a client limitation."""
         t0 = time.monotonic()
         try:
             await asyncio.wait_for(fn(), timeout)
         except asyncio.TimeoutError:
             self.fail(name, f"did not finish within {timeout:g} s")
+            return False
+        except Skip as e:
+            self.skip(name, str(e))
             return False
         except Exception as e:  # noqa: BLE001 - any error fails the case
             log(traceback.format_exc())
@@ -91,6 +102,10 @@ class Reporter:
 
 class CheckFailed(Exception):
     pass
+
+
+class Skip(Exception):
+    """Raised by a case the client library cannot run; the message says why."""
 
 
 class JoinRefused(CheckFailed):
@@ -158,11 +173,14 @@ class Client(ApplicationSession):
         self.left = loop.create_future()
         self.disconnected = loop.create_future()
         self.errors = []  # message.Error received, newest last
+        self.received = []  # every WAMP message received, newest last
 
     def onMessage(self, msg):
         if isinstance(msg, message.Error):
             self.errors.append(msg)
             del self.errors[:-100]
+        self.received.append(msg)
+        del self.received[:-300]
         super().onMessage(msg)
 
     def onConnect(self):
@@ -230,20 +248,21 @@ class Conn:
             t.close()
 
 
-async def connect(kind, target, realm="realm1", serializer=None, timeout=5.0, cls=Client):
+async def connect(kind, target, realm="realm1", serializer=None, timeout=5.0, cls=Client, extra=None):
     """Connects and joins.
 
     kind: "ws" (target ws://host:port/path), "tcp" (target host:port) or
     "unix" (target path). serializer: None for autobahn's default choice
     (WebSocket offers CBOR, MessagePack, JSON with batched variants;
-    RawSocket uses CBOR), else "json", "msgpack" or "cbor".
+    RawSocket uses CBOR), else "json", "msgpack" or "cbor". extra becomes
+    the session's config.extra (cls may read it, e.g. for authentication).
     """
     loop = asyncio.get_running_loop()
     txaio.config.loop = loop
     holder = {}
 
     def make():
-        s = cls(ComponentConfig(realm, {}), loop)
+        s = cls(ComponentConfig(realm, extra or {}), loop)
         holder["session"] = s
         return s
 

@@ -14,7 +14,7 @@ import signal
 import sys
 
 from common import ApplicationError, connect, log, setup_logging
-from autobahn.wamp.types import CallResult, PublishOptions
+from autobahn.wamp.types import CallOptions, CallResult, PublishOptions, RegisterOptions, SubscribeOptions
 
 # Bytes that are not valid UTF-8 and include NUL, so no serializer can pass
 # them off as text by accident.
@@ -59,6 +59,74 @@ async def main():
     }
     for uri, fn in procs.items():
         await s.register(fn, uri)
+
+    # Advanced Profile cross checks (js/cross.mjs): what the Python side
+    # sees of a JS caller or publisher, progressive results both ways and
+    # a JS caller cancelling with mode kill.
+    def whoami(details=None):
+        return CallResult(details.caller, details.caller_authid, details.caller_authrole, details.procedure)
+
+    await s.register(whoami, "interop.py.whoami", options=RegisterOptions(details_arg="details"))
+
+    events = []
+    arrived = asyncio.Event()
+
+    def on_watch(*args, details=None, **kwargs):
+        events.append((list(args), details))
+        arrived.set()
+
+    await s.subscribe(on_watch, "interop.py.watch", options=SubscribeOptions(match="prefix", details_arg="details"))
+
+    async def seen_event(marker):
+        """The publisher details of the event whose first argument is marker."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 3
+        while True:
+            for args, d in events:
+                if args and args[0] == marker:
+                    return CallResult(d.publisher, d.publisher_authid, d.publisher_authrole, d.topic)
+            if loop.time() > deadline:
+                raise ApplicationError("com.example.interop.no_event", marker)
+            arrived.clear()
+            try:
+                await asyncio.wait_for(arrived.wait(), deadline - loop.time())
+            except asyncio.TimeoutError:
+                pass
+
+    await s.register(seen_event, "interop.py.seen_event")
+
+    async def progress(n, details=None):
+        if details.progress is None:
+            raise ApplicationError("com.example.interop.no_receive_progress", "INVOCATION lacked receive_progress")
+        for i in range(1, n + 1):
+            details.progress(i, step=i)
+            await asyncio.sleep(0.01)
+        return CallResult("done", steps=n)
+
+    await s.register(progress, "interop.py.progress", options=RegisterOptions(details_arg="details"))
+
+    async def call_progressive(procedure, *args):
+        """Calls procedure with receive_progress and returns what came back."""
+        seen = []
+        res = await s.call(procedure, *args, options=CallOptions(on_progress=lambda *a, **kw: seen.append([list(a), kw])))
+        if isinstance(res, CallResult):
+            res = [list(res.results), res.kwresults]
+        return CallResult(seen, res)
+
+    await s.register(call_progressive, "interop.py.call_progressive")
+
+    interrupted = []
+
+    async def interruptible(tag):
+        try:
+            await asyncio.sleep(5)
+        except asyncio.CancelledError:
+            interrupted.append(tag)
+            raise ApplicationError("com.example.interop.interrupted", tag)
+        return "not interrupted"
+
+    await s.register(interruptible, "interop.py.interruptible")
+    await s.register(lambda: interrupted, "interop.py.interrupted")
 
     stop = asyncio.get_running_loop().create_future()
 
