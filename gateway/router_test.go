@@ -396,3 +396,23 @@ func TestExclusionLists(t *testing.T) {
 	s2.ExpectSilence(50 * time.Millisecond)
 	_ = w2
 }
+
+// smallConn is a peer that accepts at most 512-byte messages, like a
+// microcontroller on a serial line.
+type smallConn struct{ transports.Conn }
+
+func (smallConn) MaxOutgoing() int { return 512 }
+
+func TestCompactWelcomeForSmallPeers(t *testing.T) {
+	r := gt.NewRouter(t, gateway.Config{})
+	client, server := inproc.Pipe(transports.CBOR)
+	r.Serve(smallConn{server})
+	p := gt.NewPeer(t, client)
+	p.Send(&wamp.Hello{Realm: "realm1", Details: wamp.Dict{"roles": gt.ClientRoles()}})
+	w := gt.Expect[wamp.Welcome](p)
+	b, _ := p.Codec.Encode(w)
+	if len(b) > 512 || w.Details["authrole"] == nil || !wamp.HasRole(w.Details, "dealer") {
+		t.Fatalf("welcome of %d bytes: %v", len(b), w.Details)
+	}
+	register(t, p, 1, "dev.add", wamp.Dict{}) // the session works
+}

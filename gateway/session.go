@@ -231,6 +231,16 @@ func (s *session) join() bool {
 
 	welcome := &wamp.Welcome{Session: s.id, Details: s.welcomeDetails()}
 	wb, err := s.codec.Encode(welcome)
+	if err == nil && s.tooBig(wb) {
+		// A small device (512-byte receive limit on a serial line) gets a
+		// compact WELCOME: its identity and the router roles without the
+		// feature lists (serial framing rule 7).
+		welcome.Details = s.compactWelcomeDetails()
+		wb, err = s.codec.Encode(welcome)
+		if err == nil && s.tooBig(wb) {
+			err = fmt.Errorf("WELCOME of %d bytes exceeds the peer's limit of %d", len(wb), s.maxOut)
+		}
+	}
 	if err != nil {
 		s.log.Error("encode welcome", "err", err)
 		s.setReason(CloseJoinRefused)
@@ -648,6 +658,19 @@ func (s *session) push(b []byte) bool {
 	}
 	s.r.stats.drops[DropSessionClosed].Add(1)
 	return false
+}
+
+// compactWelcomeDetails is the WELCOME for peers with a tiny receive limit.
+func (s *session) compactWelcomeDetails() wamp.Dict {
+	return wamp.Dict{
+		"authid":     s.authid,
+		"authrole":   s.authrole,
+		"authmethod": s.authmethod,
+		"roles": wamp.Dict{
+			"broker": wamp.Dict{"features": wamp.Dict{}},
+			"dealer": wamp.Dict{"features": wamp.Dict{"progressive_call_results": true, "call_canceling": true}},
+		},
+	}
 }
 
 // welcomeDetails lists the router roles with exactly the features that work.
