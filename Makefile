@@ -16,8 +16,8 @@ help: ## list targets
 build: ## build wampgate (and other commands) into bin/
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/...
 
-run: build ## build and start the gateway on embedded defaults
-	$(BIN)/wampgate serve
+run: build ## build and start the gateway on embedded defaults with three simulated devices
+	$(BIN)/wampgate serve --simulate 3
 
 test: ## run all tests with the race detector
 	CGO_ENABLED=1 $(GO) test -race -count=1 ./...

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/wampgate/wampgate/devices"
+	firmwaresim "github.com/wampgate/wampgate/firmware-sim"
 	"github.com/wampgate/wampgate/gateway"
 	"github.com/wampgate/wampgate/gateway/auth"
 	"github.com/wampgate/wampgate/gateway/config"
@@ -67,6 +68,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		shutdownWait = fs.Duration("shutdown-timeout", time.Duration(def.ShutdownTimeout), "how long shutdown waits for sessions to say goodbye")
 	)
 	fs.Var(&realms, "realm", "realm to serve, open to anonymous sessions; repeatable (default realm1)")
+	simulate := fs.Int("simulate", 0, "start `N` simulated devices (firmware-sim) on pseudo-terminals and attach them like real serial ports")
 	var serials stringList
 	fs.Var(&serials, "serial", "attach a serial device at `PATH[@BAUD]` (default 115200 baud) in the first realm; repeatable")
 	if err := fs.Parse(args); err != nil {
@@ -151,6 +153,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	level.Set(cfg.LogLevel)
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	s := &server{cfg: cfg, path: *configPath, log: log, level: level, stdout: stdout, overrides: set}
+	if *simulate < 0 || *simulate > 256 {
+		fmt.Fprintln(stderr, "wampgate serve: --simulate wants 0..256 devices")
+		return 2
+	}
+	s.simulate = *simulate
 	for _, spec := range serials {
 		d, err := serialDevice(spec, cfg)
 		if err != nil {
@@ -180,6 +187,27 @@ type server struct {
 	certs        []*certReloader
 	extraDevices []devices.Device // from --serial
 	devices      *deviceService
+	simulate     int
+	fleet        *firmwaresim.Fleet
+}
+
+// startSimulation starts the --simulate fleet on ptys and adds each device
+// as if it were given with --serial, named after the simulated device.
+func (s *server) startSimulation() error {
+	fleet, err := firmwaresim.StartFleet(firmwaresim.FleetConfig{Count: s.simulate, NamePrefix: "sim"})
+	if err != nil {
+		return fmt.Errorf("simulated devices: %w", err)
+	}
+	s.fleet = fleet
+	for _, d := range fleet.Devices() {
+		dev, err := serialDevice(d.Path(), s.cfg)
+		if err != nil {
+			return err
+		}
+		dev.Name, dev.Prefix = d.Name(), "dev."+d.Name()+"."
+		s.extraDevices = append(s.extraDevices, dev)
+	}
+	return nil
 }
 
 // serialDevice builds the device for --serial PATH[@BAUD]: named after the
@@ -476,6 +504,13 @@ func (s *server) run(ctx context.Context) error {
 	for _, r := range cfg.Realms {
 		names = append(names, r.Name)
 	}
+	if s.simulate > 0 {
+		if err := s.startSimulation(); err != nil {
+			closeAll()
+			return err
+		}
+		defer s.fleet.Close()
+	}
 	devs := s.deviceList()
 	ds, err := startDevices(ctx, router, names, devs, s.log)
 	if err != nil {
@@ -499,6 +534,18 @@ func (s *server) run(ctx context.Context) error {
 		fmt.Fprintf(s.stdout, "  %s\n", l)
 	}
 	s.printTry(wsURL)
+	if s.fleet != nil && wsURL != "" {
+		url := ""
+		if wsURL != "ws://127.0.0.1:8080/ws" {
+			url = " --url " + wsURL
+		}
+		first := s.fleet.Devices()[0].Name()
+		fmt.Fprintf(s.stdout, "\nSimulated devices (procedures add, echo, slow, set, get; topics temp, hum):\n"+
+			"  %[3]s call%[1]s dev.%[2]s.add 2 3                # a device procedure, over the serial framing\n"+
+			"  %[3]s call%[1]s dev.%[2]s.set --kw valve=open\n"+
+			"  %[3]s subscribe%[1]s --match prefix dev.          # sensor readings from every device\n"+
+			"  %[3]s devices%[1]s                                # state and line counters\n", url, first, selfName())
+	}
 	s.log.Info("router started", "realms", strings.Join(names, ","))
 
 	hup := make(chan os.Signal, 1)
@@ -573,10 +620,7 @@ func (s *server) printTry(wsURL string) {
 	if wsURL == "" {
 		return
 	}
-	self := "wampgate"
-	if len(os.Args) > 0 && strings.Contains(os.Args[0], "/") {
-		self = os.Args[0]
-	}
+	self := selfName()
 	url := ""
 	if wsURL != "ws://127.0.0.1:8080/ws" {
 		url = " --url " + wsURL
@@ -595,4 +639,12 @@ func (s *server) printTry(wsURL string) {
 func listenTCP(ctx context.Context, addr string) (net.Listener, error) {
 	lc := net.ListenConfig{KeepAlive: 60 * time.Second}
 	return lc.Listen(ctx, "tcp", addr)
+}
+
+// selfName is how to invoke this binary in printed examples.
+func selfName() string {
+	if len(os.Args) > 0 && strings.Contains(os.Args[0], "/") {
+		return os.Args[0]
+	}
+	return "wampgate"
 }
