@@ -12,7 +12,7 @@ import (
 // BenchmarkWriteRead measures WebSocket throughput over loopback for
 // 100-byte msgpack messages, client to server.
 func BenchmarkWriteRead(b *testing.B) {
-	for _, batch := range []int{1, 16} {
+	for _, batch := range []int{1, 16, 128} {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
 			conns := make(chan transports.Conn, 1)
 			stop := make(chan struct{})

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -20,9 +19,9 @@ const (
 	// closeGrace bounds the close handshake; then the TCP connection is
 	// dropped.
 	closeGrace = time.Second
-	// minMsgBuf is the first size of the message buffer.
+	// minMsgBuf is the size of a new message buffer.
 	minMsgBuf = 512
-	// keepMsgBuf is the largest message buffer kept between messages.
+	// keepMsgBuf is the largest message buffer given back to the pool.
 	keepMsgBuf = 8 << 10
 	// maxUnanswered is how many pings in a row may fail before the
 	// connection is closed.
@@ -33,7 +32,7 @@ const (
 type conn struct {
 	// Set before the connection is used, immutable after.
 	ws           *cws.Conn
-	nc           net.Conn // the TCP connection under ws, for a forced close; may be nil
+	nc           *wireConn // the connection under ws, for batches, deadlines and a forced close; may be nil
 	ser          transports.Serializer
 	typ          cws.MessageType
 	info         transports.Info
@@ -45,8 +44,8 @@ type conn struct {
 	cancel       context.CancelFunc //
 
 	// Owned by the reader (Read).
-	buf  []byte
-	rerr error // sticky read error
+	msg  *msgBuf // buffer of the message last returned, nil between messages
+	rerr error   // sticky read error
 
 	lastRecv atomic.Int64 // ns since base of the last message or pong received
 
@@ -57,6 +56,14 @@ type conn struct {
 	timer  *time.Timer // idle ping timer, nil without PingInterval
 	cbs    sync.WaitGroup
 }
+
+// msgBuf holds a message buffer in msgPool.
+type msgBuf struct{ b []byte }
+
+// msgPool lends message buffers to Read: a connection holds one only from
+// the arrival of a message until the next Read, so idle connections hold
+// none.
+var msgPool = sync.Pool{New: func() any { return &msgBuf{b: make([]byte, minMsgBuf)} }}
 
 // newConn returns a conn with its liveness clock started; start finishes
 // it once the WebSocket exists. The split lets the pong callback, which
@@ -69,7 +76,7 @@ func (c *conn) onPong(context.Context, []byte) { c.touch() }
 
 func (c *conn) touch() { c.lastRecv.Store(int64(time.Since(c.base))) }
 
-func (c *conn) start(ws *cws.Conn, nc net.Conn, ser transports.Serializer, opts transports.Options, info transports.Info) {
+func (c *conn) start(ws *cws.Conn, nc *wireConn, ser transports.Serializer, opts transports.Options, info transports.Info) {
 	c.ws, c.nc, c.ser, c.info = ws, nc, ser, info
 	c.typ = cws.MessageText
 	if ser.Binary() {
@@ -94,15 +101,13 @@ func (c *conn) Serializer() transports.Serializer { return c.ser }
 func (c *conn) MaxOutgoing() int      { return 0 }
 func (c *conn) Info() transports.Info { return c.info }
 
-// Read returns the next message, read into a buffer reused between calls.
-// Errors are sticky.
+// Read returns the next message, read into a pooled buffer that the next
+// Read gives back. Errors are sticky.
 func (c *conn) Read() ([]byte, error) {
 	if c.rerr != nil {
 		return nil, c.rerr
 	}
-	if cap(c.buf) > keepMsgBuf {
-		c.buf = nil
-	}
+	c.releaseMsg()
 	typ, r, err := c.ws.Reader(c.readCtx())
 	if err != nil {
 		return nil, c.readFailed(err)
@@ -113,7 +118,8 @@ func (c *conn) Read() ([]byte, error) {
 		c.closeWith(err, cws.StatusUnsupportedData, "wrong message type for "+c.ser.Subprotocol())
 		return nil, err
 	}
-	buf := c.buf[:cap(c.buf)]
+	c.msg = msgPool.Get().(*msgBuf)
+	buf := c.msg.b[:min(cap(c.msg.b), c.maxIn+1)]
 	n := 0
 	for {
 		if n == len(buf) {
@@ -128,7 +134,7 @@ func (c *conn) Read() ([]byte, error) {
 			next := make([]byte, min(max(2*len(buf), minMsgBuf), c.maxIn+1))
 			copy(next, buf[:n])
 			buf = next
-			c.buf = buf
+			c.msg.b = buf
 		}
 		m, err := r.Read(buf[n:])
 		n += m
@@ -143,8 +149,21 @@ func (c *conn) Read() ([]byte, error) {
 	return buf[:n], nil
 }
 
+// releaseMsg gives the buffer of the last message back to the pool. One
+// grown past keepMsgBuf is left to the garbage collector.
+func (c *conn) releaseMsg() {
+	if c.msg == nil {
+		return
+	}
+	if cap(c.msg.b) <= keepMsgBuf {
+		msgPool.Put(c.msg)
+	}
+	c.msg = nil
+}
+
 // readFailed maps a library error to the sticky error Read returns.
 func (c *conn) readFailed(err error) error {
+	c.releaseMsg()
 	switch status := cws.CloseStatus(err); {
 	case c.closeReason() != nil:
 		err = fmt.Errorf("websocket: read: %w", c.closeReason())
@@ -159,7 +178,7 @@ func (c *conn) readFailed(err error) error {
 	return err
 }
 
-// readCtx is the context for reads. With the TCP connection at hand it is
+// readCtx is the context for reads. With the connection at hand it is
 // Background, which spares the library a timer per frame; Close then ends a
 // blocked Read by closing the connection. Without it, the connection's
 // context lets Close cancel the Read.
@@ -171,7 +190,9 @@ func (c *conn) readCtx() context.Context {
 }
 
 // Write sends each message as one WebSocket message, all under one write
-// timeout. A failed write closes the connection.
+// timeout and, with the connection at hand, in one batch: the frames reach
+// the socket in one write (more when the batch exceeds batchLimit). A
+// failed write closes the connection.
 func (c *conn) Write(msgs [][]byte) error {
 	if reason := c.closeReason(); reason != nil {
 		return fmt.Errorf("websocket: write: %w", reason)
@@ -182,21 +203,30 @@ func (c *conn) Write(msgs [][]byte) error {
 	if c.nc == nil {
 		return c.writeCtx(msgs)
 	}
-	// A deadline on the socket bounds the whole call without a timer per
-	// frame inside the library.
+	// A deadline on the socket bounds the whole call, including the
+	// batch's writes, without a timer per frame inside the library.
 	if err := c.nc.SetWriteDeadline(time.Now().Add(c.writeTimeout)); err != nil {
 		return c.writeFailed(err, false)
 	}
+	c.nc.begin()
 	for _, m := range msgs {
 		if err := c.ws.Write(context.Background(), c.typ, m); err != nil {
+			// Still write what the batch holds: a close frame the
+			// library queued behind our frames (Close from another
+			// goroutine) must leave.
+			_ = c.nc.end()
 			return c.writeFailed(err, errors.Is(err, os.ErrDeadlineExceeded))
 		}
 	}
-	// Clear it, so that pongs and close frames written later by the
-	// library are not cut off by a stale deadline.
-	if err := c.nc.SetWriteDeadline(time.Time{}); err != nil {
-		return c.writeFailed(err, false)
+	if err := c.nc.end(); err != nil {
+		return c.writeFailed(err, errors.Is(err, os.ErrDeadlineExceeded))
 	}
+	// Clear it, so that pongs and close frames written later by the
+	// library are not cut off by a stale deadline. The messages are
+	// written by now: if this fails, the connection was closed meanwhile
+	// (say the peer answered at once and closed), which is for the next
+	// call to report.
+	_ = c.nc.SetWriteDeadline(time.Time{})
 	return nil
 }
 

@@ -15,9 +15,11 @@ import (
 	"github.com/wampgate/wampgate/transports"
 )
 
-// dialClient is the HTTP client used for upgrades. Its dialer records the
-// TCP connection for the Dial call that asked for it (see connSlot), and
-// idle connections are never pooled, so every upgrade dials afresh.
+// dialClient is the HTTP client used for upgrades. Its dialer wraps the
+// TCP connection in a wireConn (reads pass straight through; the library
+// buffers them on the client side) and records it for the Dial call that
+// asked for it (see connSlot). Idle connections are never pooled, so every
+// upgrade dials afresh.
 var dialClient = &http.Client{
 	Transport: &http.Transport{
 		Proxy:               http.ProxyFromEnvironment,
@@ -30,7 +32,7 @@ var dialClient = &http.Client{
 // connSlot receives the connection dialled for one Dial call.
 type connSlot struct {
 	mu sync.Mutex
-	nc net.Conn
+	nc *wireConn
 }
 
 type slotKey struct{}
@@ -41,12 +43,13 @@ func dialAndRecord(ctx context.Context, network, address string) (net.Conn, erro
 	if err != nil {
 		return nil, err
 	}
+	w := &wireConn{Conn: nc}
 	if slot, ok := ctx.Value(slotKey{}).(*connSlot); ok {
 		slot.mu.Lock()
-		slot.nc = nc
+		slot.nc = w
 		slot.mu.Unlock()
 	}
-	return nc, nil
+	return w, nil
 }
 
 // Dial opens a WebSocket to url (ws://, wss://, http:// or https://),

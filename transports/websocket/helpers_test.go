@@ -14,7 +14,8 @@ const testWait = 10 * time.Second
 
 // startServer runs s on an httptest server. The default handler hands each
 // connection to the returned channel and keeps the session open until the
-// test ends. It returns the ws:// URL.
+// test ends; the cleanup then waits for every session to end. It returns
+// the ws:// URL.
 func startServer(t *testing.T, s *Server) (string, <-chan transports.Conn) {
 	t.Helper()
 	conns := make(chan transports.Conn, 16)
@@ -29,6 +30,8 @@ func startServer(t *testing.T, s *Server) (string, <-chan transports.Conn) {
 	t.Cleanup(func() {
 		close(stop)
 		hs.Close()
+		s.Close()
+		s.Wait()
 	})
 	return "ws" + strings.TrimPrefix(hs.URL, "http"), conns
 }

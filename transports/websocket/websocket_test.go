@@ -272,18 +272,24 @@ func TestWrongMessageType(t *testing.T) {
 }
 
 func TestWriteTimeout(t *testing.T) {
-	for _, withSocket := range []bool{true, false} {
-		name := "socket deadline"
-		if !withSocket {
-			name = "context"
-		}
-		t.Run(name, func(t *testing.T) {
+	for _, tt := range []struct {
+		name       string
+		withSocket bool
+		size, n    int // each Write sends n messages of size bytes
+	}{
+		// Messages over batchLimit go straight to the socket.
+		{"socket deadline/large messages", true, 1 << 20, 2},
+		// Small messages stall in the batch's final write.
+		{"socket deadline/batched messages", true, 1000, 60},
+		{"context", false, 1 << 20, 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
 			conns := make(chan transports.Conn, 1)
 			stop := make(chan struct{})
 			url, _ := startServer(t, &Server{
 				Options: transports.Options{WriteTimeout: 50 * time.Millisecond},
 				Handler: transports.HandlerFunc(func(c transports.Conn) {
-					if !withSocket {
+					if !tt.withSocket {
 						c.(*conn).nc = nil
 					}
 					conns <- c
@@ -293,10 +299,14 @@ func TestWriteTimeout(t *testing.T) {
 			t.Cleanup(func() { close(stop) })
 			rawDial(t, url, []string{"wamp.2.cbor"}, nil) // never reads
 			server := recvConn(t, conns)
-			msg := make([]byte, 1<<20)
+			msg := make([]byte, tt.size)
+			batch := make([][]byte, tt.n)
+			for i := range batch {
+				batch[i] = msg
+			}
 			var err error
-			for range 1000 {
-				if err = server.Write([][]byte{msg, msg}); err != nil {
+			for range 100000 {
+				if err = server.Write(batch); err != nil {
 					break
 				}
 			}
@@ -435,8 +445,8 @@ func TestReadReusesBuffer(t *testing.T) {
 			t.Fatalf("message %d: %d bytes, %v", i, len(m), err)
 		}
 	}
-	if c := server.(*conn); cap(c.buf) > keepMsgBuf {
-		t.Errorf("buffer of %d bytes kept after a small message", cap(c.buf))
+	if c := server.(*conn); c.msg == nil || cap(c.msg.b) > keepMsgBuf {
+		t.Errorf("buffer of the last message: %v, want one of at most %d bytes", c.msg, keepMsgBuf)
 	}
 }
 
