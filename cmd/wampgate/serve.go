@@ -391,6 +391,7 @@ func (s *server) run(ctx context.Context) error {
 
 	var (
 		rawServers []*rawsocket.Server
+		wsServers  []*websocket.Server
 		httpSrvs   []*http.Server
 		errc       = make(chan error, len(cfg.Listen)+1)
 		lines      []string
@@ -398,6 +399,9 @@ func (s *server) run(ctx context.Context) error {
 		wg         sync.WaitGroup
 	)
 	closeAll := func() {
+		for _, ws := range wsServers {
+			_ = ws.Close() // refuse further upgrades; running sessions stay
+		}
 		for _, hs := range httpSrvs {
 			_ = hs.Close()
 		}
@@ -466,7 +470,9 @@ func (s *server) run(ctx context.Context) error {
 				path = "/ws"
 			}
 			mux := http.NewServeMux()
-			mux.Handle(path, &websocket.Server{Handler: handler, Options: topts, Logger: s.log})
+			wss := &websocket.Server{Handler: handler, Options: topts, Logger: s.log}
+			wsServers = append(wsServers, wss)
+			mux.Handle(path, wss)
 			mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 				if r.URL.Path != "/" {
 					http.NotFound(w, r)
@@ -576,6 +582,9 @@ loop:
 	}
 	for _, rs := range rawServers {
 		rs.Wait()
+	}
+	for _, ws := range wsServers {
+		ws.Wait()
 	}
 	wg.Wait()
 	s.log.Info("stopped")
