@@ -16,7 +16,7 @@ func ToList(m Message) List {
 	case *Welcome:
 		return List{int64(TypeWelcome), int64(m.Session), dict(m.Details)}
 	case *Abort:
-		return appendPayload(List{int64(TypeAbort), dict(m.Details), m.Reason}, &m.Payload)
+		return appendPayload(append(listFor(3, &m.Payload), int64(TypeAbort), dict(m.Details), m.Reason), &m.Payload)
 	case *Challenge:
 		return List{int64(TypeChallenge), m.AuthMethod, dict(m.Extra)}
 	case *Authenticate:
@@ -24,9 +24,9 @@ func ToList(m Message) List {
 	case *Goodbye:
 		return List{int64(TypeGoodbye), dict(m.Details), m.Reason}
 	case *Error:
-		return appendPayload(List{int64(TypeError), int64(m.RequestType), int64(m.Request), dict(m.Details), m.Error}, &m.Payload)
+		return appendPayload(append(listFor(5, &m.Payload), int64(TypeError), int64(m.RequestType), int64(m.Request), dict(m.Details), m.Error), &m.Payload)
 	case *Publish:
-		return appendPayload(List{int64(TypePublish), int64(m.Request), dict(m.Options), m.Topic}, &m.Payload)
+		return appendPayload(append(listFor(4, &m.Payload), int64(TypePublish), int64(m.Request), dict(m.Options), m.Topic), &m.Payload)
 	case *Published:
 		return List{int64(TypePublished), int64(m.Request), int64(m.Publication)}
 	case *Subscribe:
@@ -41,13 +41,13 @@ func ToList(m Message) List {
 		}
 		return List{int64(TypeUnsubscribed), int64(m.Request)}
 	case *Event:
-		return appendPayload(List{int64(TypeEvent), int64(m.Subscription), int64(m.Publication), dict(m.Details)}, &m.Payload)
+		return appendPayload(append(listFor(4, &m.Payload), int64(TypeEvent), int64(m.Subscription), int64(m.Publication), dict(m.Details)), &m.Payload)
 	case *Call:
-		return appendPayload(List{int64(TypeCall), int64(m.Request), dict(m.Options), m.Procedure}, &m.Payload)
+		return appendPayload(append(listFor(4, &m.Payload), int64(TypeCall), int64(m.Request), dict(m.Options), m.Procedure), &m.Payload)
 	case *Cancel:
 		return List{int64(TypeCancel), int64(m.Request), dict(m.Options)}
 	case *Result:
-		return appendPayload(List{int64(TypeResult), int64(m.Request), dict(m.Details)}, &m.Payload)
+		return appendPayload(append(listFor(3, &m.Payload), int64(TypeResult), int64(m.Request), dict(m.Details)), &m.Payload)
 	case *Register:
 		return List{int64(TypeRegister), int64(m.Request), dict(m.Options), m.Procedure}
 	case *Registered:
@@ -60,11 +60,11 @@ func ToList(m Message) List {
 		}
 		return List{int64(TypeUnregistered), int64(m.Request)}
 	case *Invocation:
-		return appendPayload(List{int64(TypeInvocation), int64(m.Request), int64(m.Registration), dict(m.Details)}, &m.Payload)
+		return appendPayload(append(listFor(4, &m.Payload), int64(TypeInvocation), int64(m.Request), int64(m.Registration), dict(m.Details)), &m.Payload)
 	case *Interrupt:
 		return List{int64(TypeInterrupt), int64(m.Request), dict(m.Options)}
 	case *Yield:
-		return appendPayload(List{int64(TypeYield), int64(m.Request), dict(m.Options)}, &m.Payload)
+		return appendPayload(append(listFor(3, &m.Payload), int64(TypeYield), int64(m.Request), dict(m.Options)), &m.Payload)
 	}
 	return nil
 }
@@ -76,6 +76,21 @@ func dict(d Dict) Dict {
 		return emptyDict
 	}
 	return d
+}
+
+// listFor returns an empty list with room for n fixed elements and the
+// elements appendPayload adds for p, so that a message list is allocated
+// once.
+func listFor(n int, p *Payload) List {
+	switch {
+	case p.Opaque != nil:
+		n++
+	case len(p.Kwargs) > 0:
+		n += 2
+	case len(p.Args) > 0:
+		n++
+	}
+	return make(List, 0, n)
 }
 
 func appendPayload(l List, p *Payload) List {

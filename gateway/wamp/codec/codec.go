@@ -58,7 +58,10 @@ func ByName(name string) (Codec, error) {
 // All lists the codecs in a stable order: json, msgpack, cbor.
 func All() []Codec { return []Codec{JSON, MsgPack, CBOR} }
 
-// decodeMessage is shared by the codecs: value decode, then wamp.FromList.
+// decodeMessage is the general way to decode a message: value decode, then
+// wamp.FromList. The codecs' Decode methods use it for whatever their
+// direct path (buildMessage) does not handle: input that is not a list, or
+// is a list longer than any message.
 func decodeMessage(c Codec, data []byte) (wamp.Message, error) {
 	v, err := c.DecodeValue(data)
 	if err != nil {
@@ -69,12 +72,4 @@ func decodeMessage(c Codec, data []byte) (wamp.Message, error) {
 		return nil, &wamp.ProtocolError{Reason: "message is not a list"}
 	}
 	return wamp.FromList(l)
-}
-
-func encodeMessage(c Codec, m wamp.Message) ([]byte, error) {
-	l := wamp.ToList(m)
-	if l == nil {
-		return nil, fmt.Errorf("codec: cannot encode message of type %T", m)
-	}
-	return c.EncodeValue(l)
 }

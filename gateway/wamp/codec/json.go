@@ -47,20 +47,41 @@ type jsonCodec struct{}
 func (jsonCodec) Name() string { return "json" }
 func (jsonCodec) Binary() bool { return false }
 
-func (c jsonCodec) Encode(m wamp.Message) ([]byte, error)    { return encodeMessage(c, m) }
-func (c jsonCodec) Decode(data []byte) (wamp.Message, error) { return decodeMessage(c, data) }
-
 // EncodeValue serializes v as JSON.
 func (jsonCodec) EncodeValue(v any) ([]byte, error) {
 	bp := getBuf()
 	b, err := appendJSON(*bp, v, 0)
-	if err != nil {
-		putBuf(bp, b)
-		return nil, err
+	return finishBuf(bp, b, err)
+}
+
+// Encode serializes a message.
+func (jsonCodec) Encode(m wamp.Message) ([]byte, error) {
+	var l elems
+	if !l.fill(m) {
+		return nil, errEncodeMessage(m)
 	}
-	out := bytes.Clone(b)
-	putBuf(bp, b)
-	return out, nil
+	bp := getBuf()
+	b := append(*bp, '[')
+	var err error
+	for i := 0; i < l.n && err == nil; i++ {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		switch el := &l.e[i]; el.kind {
+		case elemInt:
+			b = strconv.AppendInt(b, el.i, 10)
+		case elemStr:
+			b, err = appendJSONValueString(b, el.s)
+		case elemDict:
+			b, err = appendJSONDict(b, el.d, 1)
+		case elemList:
+			b, err = appendJSONList(b, el.l, 1)
+		default:
+			b, err = appendJSON(b, el.v, 1)
+		}
+	}
+	b = append(b, ']')
+	return finishBuf(bp, b, err)
 }
 
 // DecodeValue parses one JSON document into the value model.
@@ -79,6 +100,22 @@ func (jsonCodec) DecodeValue(data []byte) (any, error) {
 	}
 	d.release()
 	return v, err
+}
+
+// Decode parses one whole message.
+func (c jsonCodec) Decode(data []byte) (wamp.Message, error) {
+	var s [maxElems]slot
+	d := jsonDecPool.Get().(*jsonDecoder)
+	d.data, d.pos, d.depth = data, 0, 0
+	n, ok, err := d.message(&s)
+	d.release()
+	switch {
+	case err != nil:
+		return nil, err
+	case !ok:
+		return decodeMessage(c, data)
+	}
+	return buildMessage(s[:n])
 }
 
 // --- shared encoder helpers ---------------------------------------------
@@ -196,38 +233,6 @@ func reflectModel(rv reflect.Value, depth int) (any, error) {
 	return nil, fmt.Errorf("%w: cannot encode Go type %s", ErrUnsupportedValue, rv.Type())
 }
 
-// internTable remembers recently decoded short dict keys, so a stream of
-// messages with the same keys (telemetry, options) does not allocate a new
-// key string for each of them. It lives in a pooled decoder. It is two-way
-// set associative: a key may sit in slot i or i^1, the most recent one in
-// slot i. A miss costs one hash and one string allocation, as without it.
-type internTable [128]string
-
-const maxInternLen = 32
-
-func (t *internTable) str(b []byte) string {
-	if len(b) > maxInternLen {
-		return string(b)
-	}
-	h := uint32(2166136261) // FNV-1a
-	for _, c := range b {
-		h = (h ^ uint32(c)) * 16777619
-	}
-	i := h % uint32(len(t))
-	if t[i] == string(b) {
-		return t[i]
-	}
-	if t[i^1] == string(b) {
-		return t[i^1]
-	}
-	s := string(b)
-	if t[i] != "" {
-		t[i^1] = t[i]
-	}
-	t[i] = s
-	return s
-}
-
 // --- JSON encoder ---------------------------------------------------------
 
 // appendJSON appends the JSON form of v to b. depth is the number of
@@ -254,42 +259,9 @@ func appendJSON(b []byte, v any, depth int) ([]byte, error) {
 		b = base64.StdEncoding.AppendEncode(b, v)
 		return append(b, '"'), nil
 	case []any:
-		if depth >= MaxDepth {
-			return b, errEncodeDepth
-		}
-		b = append(b, '[')
-		for i, e := range v {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			var err error
-			if b, err = appendJSON(b, e, depth+1); err != nil {
-				return b, err
-			}
-		}
-		return append(b, ']'), nil
+		return appendJSONList(b, v, depth)
 	case map[string]any:
-		if depth >= MaxDepth {
-			return b, errEncodeDepth
-		}
-		b = append(b, '{')
-		first := true
-		for k, e := range v {
-			if !first {
-				b = append(b, ',')
-			}
-			first = false
-			if !utf8.ValidString(k) {
-				return b, errKeyUTF8(k)
-			}
-			b = appendJSONString(b, k)
-			b = append(b, ':')
-			var err error
-			if b, err = appendJSON(b, e, depth+1); err != nil {
-				return b, err
-			}
-		}
-		return append(b, '}'), nil
+		return appendJSONDict(b, v, depth)
 	case int:
 		return strconv.AppendInt(b, int64(v), 10), nil
 	case int32:
@@ -368,6 +340,47 @@ func appendJSON(b []byte, v any, depth int) ([]byte, error) {
 		return b, err
 	}
 	return appendJSON(b, m, depth)
+}
+
+func appendJSONList(b []byte, l []any, depth int) ([]byte, error) {
+	if depth >= MaxDepth {
+		return b, errEncodeDepth
+	}
+	b = append(b, '[')
+	for i, e := range l {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var err error
+		if b, err = appendJSON(b, e, depth+1); err != nil {
+			return b, err
+		}
+	}
+	return append(b, ']'), nil
+}
+
+func appendJSONDict(b []byte, m map[string]any, depth int) ([]byte, error) {
+	if depth >= MaxDepth {
+		return b, errEncodeDepth
+	}
+	b = append(b, '{')
+	first := true
+	for k, e := range m {
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		if !utf8.ValidString(k) {
+			return b, errKeyUTF8(k)
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		var err error
+		if b, err = appendJSON(b, e, depth+1); err != nil {
+			return b, err
+		}
+	}
+	return append(b, '}'), nil
 }
 
 // appendJSONValueString appends a string value (not a key): a leading
@@ -473,6 +486,7 @@ type jsonDecoder struct {
 	kvs   []jsonKV
 	buf   []byte // unescaped string scratch
 	keys  internTable
+	vals  valueCache
 }
 
 type jsonKV struct {
@@ -539,7 +553,7 @@ func (d *jsonDecoder) value() (any, error) {
 		if len(s) > 0 && s[0] == 0 {
 			return d.binary(s[1:])
 		}
-		return string(s), nil
+		return d.vals.str(s), nil
 	case 't':
 		return true, d.literal("true")
 	case 'f':
@@ -554,6 +568,90 @@ func (d *jsonDecoder) value() (any, error) {
 	}
 }
 
+// message parses a top-level array of at most maxElems elements into s.
+// It reports false, and no error, if the input is anything else.
+func (d *jsonDecoder) message(s *[maxElems]slot) (int, bool, error) {
+	d.skipSpace()
+	if d.pos >= len(d.data) || d.data[d.pos] != '[' {
+		return 0, false, nil
+	}
+	d.pos++
+	d.depth = 1
+	d.skipSpace()
+	n := 0
+	if d.pos < len(d.data) && d.data[d.pos] == ']' {
+		d.pos++
+	} else {
+		for {
+			if n == maxElems {
+				return 0, false, nil
+			}
+			if err := d.element(&s[n]); err != nil {
+				return 0, false, err
+			}
+			n++
+			d.skipSpace()
+			if d.pos >= len(d.data) {
+				return 0, false, d.fail("unexpected end of input")
+			}
+			c := d.data[d.pos]
+			if c == ']' {
+				d.pos++
+				break
+			}
+			if c != ',' {
+				return 0, false, d.failChar()
+			}
+			d.pos++
+		}
+	}
+	d.skipSpace()
+	if d.pos != len(d.data) {
+		return 0, false, d.fail("trailing data after document")
+	}
+	return n, true, nil
+}
+
+// element parses one element of a message into s.
+func (d *jsonDecoder) element(s *slot) error {
+	d.skipSpace()
+	if d.pos >= len(d.data) {
+		return d.fail("unexpected end of input")
+	}
+	switch c := d.data[d.pos]; {
+	case c == '[':
+		l, err := d.list()
+		if err != nil {
+			return err
+		}
+		s.setList(l)
+		return nil
+	case c == '"':
+		b, err := d.str()
+		if err != nil {
+			return err
+		}
+		if len(b) > 0 && b[0] == 0 {
+			v, err := d.binary(b[1:])
+			if err != nil {
+				return err
+			}
+			s.setValue(v)
+			return nil
+		}
+		s.setStr(d.keys.str(b))
+		return nil
+	case c == '-' || (c >= '0' && c <= '9'):
+		return d.numberSlot(s)
+	}
+	v, err := d.value()
+	if err != nil {
+		return err
+	}
+	s.setValue(v)
+	return nil
+}
+
 func (d *jsonDecoder) literal(lit string) error {
 	if len(d.data)-d.pos < len(lit) || string(d.data[d.pos:d.pos+len(lit)]) != lit {
 		return d.fail("invalid literal")
@@ -563,6 +661,15 @@ func (d *jsonDecoder) literal(lit string) error {
 }
 
 func (d *jsonDecoder) array() (any, error) {
+	l, err := d.list()
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// list parses the array at d.pos.
+func (d *jsonDecoder) list() ([]any, error) {
 	if d.depth >= MaxDepth {
 		return nil, d.fail("nesting too deep")
 	}
@@ -804,6 +911,15 @@ func (d *jsonDecoder) binary(b64 []byte) (any, error) {
 }
 
 func (d *jsonDecoder) number() (any, error) {
+	var s slot
+	if err := d.numberSlot(&s); err != nil {
+		return nil, err
+	}
+	return s.value(), nil
+}
+
+// numberSlot parses the number at d.pos into s, keeping integers unboxed.
+func (d *jsonDecoder) numberSlot(s *slot) error {
 	data := d.data
 	start := d.pos
 	i := start
@@ -821,7 +937,7 @@ func (d *jsonDecoder) number() (any, error) {
 		}
 	default:
 		d.pos = i
-		return nil, d.fail("invalid number")
+		return d.fail("invalid number")
 	}
 	intEnd := i
 	float := false
@@ -829,7 +945,7 @@ func (d *jsonDecoder) number() (any, error) {
 		i++
 		if i >= len(data) || data[i] < '0' || data[i] > '9' {
 			d.pos = i
-			return nil, d.fail("invalid number")
+			return d.fail("invalid number")
 		}
 		for i < len(data) && data[i] >= '0' && data[i] <= '9' {
 			i++
@@ -843,7 +959,7 @@ func (d *jsonDecoder) number() (any, error) {
 		}
 		if i >= len(data) || data[i] < '0' || data[i] > '9' {
 			d.pos = i
-			return nil, d.fail("invalid number")
+			return d.fail("invalid number")
 		}
 		for i < len(data) && data[i] >= '0' && data[i] <= '9' {
 			i++
@@ -855,11 +971,11 @@ func (d *jsonDecoder) number() (any, error) {
 		if u, ok := parseDigits(data[digits:intEnd]); ok {
 			switch {
 			case neg && u <= 1<<63:
-				return -int64(u), nil // -2^63 wraps to itself, which is right
-			case !neg && u <= math.MaxInt64:
-				return int64(u), nil
+				s.setInt(-int64(u)) // -2^63 wraps to itself, which is right
+				return nil
 			case !neg:
-				return u, nil
+				s.setUint(u)
+				return nil
 			}
 		}
 		// Out of the int64/uint64 range: fall through to float64.
@@ -867,9 +983,10 @@ func (d *jsonDecoder) number() (any, error) {
 	f, err := strconv.ParseFloat(string(data[start:i]), 64)
 	if err != nil {
 		d.pos = start
-		return nil, d.fail("number out of range")
+		return d.fail("number out of range")
 	}
-	return f, nil
+	s.setValue(f)
+	return nil
 }
 
 // parseDigits parses decimal digits into a uint64, reporting overflow.
