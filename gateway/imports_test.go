@@ -14,7 +14,7 @@ const module = "github.com/wampgate/wampgate"
 // modules its non-test code may import. Packages not listed may import only
 // the standard library. cmd/* may import anything.
 var allowedImports = map[string][]string{
-	"gateway/wamp/codec":           {"gateway/wamp", "github.com/fxamacker/cbor/v2", "github.com/vmihailenco/msgpack/v5"},
+	"gateway/wamp/codec":           {"gateway/wamp"},
 	"gateway/broker":               {"gateway/wamp"},
 	"gateway/dealer":               {"gateway/wamp"},
 	"gateway":                      {"gateway/wamp", "gateway/wamp/codec", "gateway/broker", "gateway/dealer", "gateway/internal/outq", "gateway/auth", "transports"},
