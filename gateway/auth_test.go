@@ -391,3 +391,20 @@ func TestClientCredentialsAgainstRouter(t *testing.T) {
 		t.Fatal("wrong salted secret accepted")
 	}
 }
+
+func TestRealmMessageAndQueueLimits(t *testing.T) {
+	r := gt.NewRouter(t, gateway.Config{Realms: []gateway.RealmConfig{{Name: "realm1", MaxMessage: 256, OutQueueBytes: 4096}}})
+	p, _ := gt.Join(t, r, "realm1", transports.JSON)
+	p.Send(&wamp.Publish{Request: 1, Options: wamp.Dict{"acknowledge": true}, Topic: "t", Payload: wamp.Payload{Args: wamp.List{"small"}}})
+	gt.Expect[wamp.Published](p)
+	big := make([]byte, 300)
+	for i := range big {
+		big[i] = 'x'
+	}
+	p.Send(&wamp.Publish{Request: 2, Options: wamp.Dict{}, Topic: "t", Payload: wamp.Payload{Args: wamp.List{string(big)}}})
+	if a := gt.Expect[wamp.Abort](p); a.Reason != wamp.ErrProtocolViolation {
+		t.Fatalf("abort %+v", a)
+	}
+	p.ExpectClosed()
+	gt.Eventually(t, "too_big counted", func() bool { return r.Stats().Violations["too_big"] == 1 })
+}

@@ -41,11 +41,13 @@ type policy struct {
 	maxSessions int
 	publishRate Rate
 	callRate    Rate
+	maxMessage  int
+	outQueue    int
 }
 
 func newPolicy(rc RealmConfig) *policy {
 	return &policy{open: true, authn: rc.Auth, authz: rc.Authorizer, maxSessions: rc.MaxSessions,
-		publishRate: rc.PublishRate, callRate: rc.CallRate}
+		publishRate: rc.PublishRate, callRate: rc.CallRate, maxMessage: rc.MaxMessage, outQueue: rc.OutQueueBytes}
 }
 
 // allowed applies the realm's authorization rules to an action of s.

@@ -34,6 +34,13 @@ type RealmConfig struct {
 	// PublishRate and CallRate bound each session's PUBLISHes and CALLs
 	// (token bucket); zero values mean no bound.
 	PublishRate, CallRate Rate
+	// MaxMessage, when set, is the largest message a session of this realm
+	// may send, on top of its transport's limit; larger ones end the
+	// session with a protocol violation. 0: the transport's limit only.
+	MaxMessage int
+	// OutQueueBytes, when set, replaces Config.OutQueueBytes for sessions
+	// of this realm.
+	OutQueueBytes int
 }
 
 // Rate is a token-bucket rate: PerSecond sustained, Burst at once.

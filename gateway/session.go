@@ -52,6 +52,7 @@ type session struct {
 
 	// Owned by the reader.
 	pubBucket, callBucket bucket
+	maxIn                 int // realm's message size limit, 0 = transport's only
 
 	// Guarded by realm.callsMu.
 	left     bool // the session has left its realm; no new calls may target it
@@ -220,6 +221,10 @@ func (s *session) join() bool {
 	s.authmethod = ident.AuthMethod
 	s.authprovider = ident.AuthProvider
 	s.authextra = ident.AuthExtra
+	s.maxIn = pol.maxMessage
+	if pol.outQueue > 0 {
+		s.q.SetLimit(pol.outQueue)
+	}
 	s.feat = features{
 		calleeCancel:   wamp.HasFeature(hello.Details, "callee", "call_canceling"),
 		calleeProgress: wamp.HasFeature(hello.Details, "callee", "progressive_call_results"),
@@ -508,6 +513,11 @@ func (s *session) readLoop() {
 			return
 		}
 		s.r.stats.msgsIn.Add(1)
+		if s.maxIn > 0 && len(b) > s.maxIn {
+			s.r.stats.violations[ViolationTooBig].Add(1)
+			s.abort(wamp.ErrProtocolViolation, fmt.Sprintf("message of %d bytes exceeds the realm's limit of %d", len(b), s.maxIn), CloseMessageTooBig)
+			return
+		}
 		m, err := s.codec.Decode(b)
 		if err != nil {
 			v := ViolationInvalid

@@ -295,8 +295,11 @@ func realmConfigs(cfg *config.Config, limiter *auth.Limiter) ([]gateway.RealmCon
 		out = append(out, gateway.RealmConfig{
 			Name: r.Name, StrictURIs: r.StrictURIs, Auth: authn, Authorizer: authz,
 			MaxSessions: r.Limits.MaxSessions,
-			PublishRate: gateway.Rate{PerSecond: lim.PublishRate.PerSecond(), Burst: lim.PublishRate.Burst},
-			CallRate:    gateway.Rate{PerSecond: lim.CallRate.PerSecond(), Burst: lim.CallRate.Burst},
+			// Realm-level overrides only; the listener's limits apply anyway.
+			MaxMessage:    int(r.Limits.MaxMessage),
+			OutQueueBytes: int(r.Limits.OutQueue),
+			PublishRate:   gateway.Rate{PerSecond: lim.PublishRate.PerSecond(), Burst: lim.PublishRate.Burst},
+			CallRate:      gateway.Rate{PerSecond: lim.CallRate.PerSecond(), Burst: lim.CallRate.Burst},
 		})
 	}
 	return out, nil

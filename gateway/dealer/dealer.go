@@ -49,8 +49,8 @@ type Registration[S comparable] struct {
 	// DiscloseCaller is set when a callee registered with
 	// Options.disclose_caller: every INVOCATION then names the caller.
 	DiscloseCaller atomic.Bool
-	next    atomic.Uint64
-	runs    []int // wildcard ranking, immutable
+	next           atomic.Uint64
+	runs           []int // wildcard ranking, immutable
 }
 
 // Callees returns the callees at the time of the call, oldest first. The

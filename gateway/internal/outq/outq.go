@@ -25,7 +25,7 @@ const (
 // Queue is a FIFO of encoded messages bounded by their total size in bytes.
 // It is safe for concurrent use. The zero value is not usable; call New.
 type Queue struct {
-	limit int
+	limit int           // guarded by mu after construction (SetLimit)
 	ready chan struct{} // 1-slot notification for the consumer
 
 	mu     sync.Mutex // leaf lock: nothing else is locked while held
@@ -65,6 +65,13 @@ func (q *Queue) Push(b []byte) Result {
 	default:
 	}
 	return Queued
+}
+
+// SetLimit changes the byte budget (<= 0: no limit) for later pushes.
+func (q *Queue) SetLimit(limit int) {
+	q.mu.Lock()
+	q.limit = limit
+	q.mu.Unlock()
 }
 
 // Ready returns a channel that receives a value after Push or Close. The
