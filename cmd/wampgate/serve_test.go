@@ -2,7 +2,16 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
+	"math/big"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +21,8 @@ import (
 
 	"github.com/wampgate/wampgate/gateway/client"
 	"github.com/wampgate/wampgate/gateway/wamp"
+	"github.com/wampgate/wampgate/transports"
+	"github.com/wampgate/wampgate/transports/rawsocket"
 )
 
 const authConfig = `
@@ -143,5 +154,118 @@ func TestServeRejectsBadConfig(t *testing.T) {
 	code, _, stderr := runCLI(t, ctx, "serve", "--config", path)
 	if code != 1 || !strings.Contains(stderr, path+":2: ") {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+// testPKI writes a CA, a server certificate for 127.0.0.1 and client
+// certificates (one from the CA, one self-signed) into dir.
+func testPKI(t *testing.T, dir string) (good, rogue tls.Certificate) {
+	t.Helper()
+	newKey := func() *ecdsa.PrivateKey {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	now := time.Now()
+	caKey := newKey()
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := x509.ParseCertificate(caDER)
+	issue := func(serial int64, cn string, usage x509.ExtKeyUsage, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) ([]byte, *ecdsa.PrivateKey) {
+		k := newKey()
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn},
+			NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), ExtKeyUsage: []x509.ExtKeyUsage{usage},
+			IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}}
+		if parent == nil {
+			parent, parentKey = tmpl, k
+		}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &k.PublicKey, parentKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return der, k
+	}
+	writePEM := func(name, typ string, der []byte) {
+		if err := os.WriteFile(filepath.Join(dir, name), pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srvDER, srvKey := issue(2, "127.0.0.1", x509.ExtKeyUsageServerAuth, ca, caKey)
+	kb, _ := x509.MarshalECPrivateKey(srvKey)
+	writePEM("ca.crt", "CERTIFICATE", caDER)
+	writePEM("server.crt", "CERTIFICATE", srvDER)
+	writePEM("server.key", "EC PRIVATE KEY", kb)
+	cliDER, cliKey := issue(3, "sensor-hub", x509.ExtKeyUsageClientAuth, ca, caKey)
+	rogueDER, rogueKey := issue(4, "sensor-hub", x509.ExtKeyUsageClientAuth, nil, nil)
+	return tls.Certificate{Certificate: [][]byte{cliDER}, PrivateKey: cliKey},
+		tls.Certificate{Certificate: [][]byte{rogueDER}, PrivateKey: rogueKey}
+}
+
+func TestE2EServeTLSClientCertificates(t *testing.T) {
+	dir := t.TempDir()
+	good, rogue := testPKI(t, dir)
+	cfg := `
+listen:
+  - {type: rawsocket, address: "127.0.0.1:0", tls: {cert: server.crt, key: server.key, client_ca: ca.crt}}
+  - {type: websocket, address: "127.0.0.2:0", path: /ws}
+realms:
+  - name: iot
+    roles:
+      backend:
+        - {uri: "", match: prefix, allow: [call, register, subscribe, publish]}
+    users:
+      - {authid: sensor-hub, role: backend, ticket: "unused-ticket"}
+`
+	path := filepath.Join(dir, "wampgate.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startTestServer(t, "--config", path)
+	if !strings.HasPrefix(s.tcp, "tcps://") {
+		t.Fatalf("TLS listener printed as %q", s.tcp)
+	}
+	addr := strings.TrimPrefix(s.tcp, "tcps://")
+	pool := x509.NewCertPool()
+	caPEM, _ := os.ReadFile(filepath.Join(dir, "ca.crt"))
+	pool.AppendCertsFromPEM(caPEM)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	dial := func(cert tls.Certificate) (*client.Session, error) {
+		conn, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		if err != nil {
+			return nil, err
+		}
+		rc, err := rawsocket.Client(conn, transports.CBOR, transports.Options{})
+		if err != nil {
+			conn.Close()
+			return nil, err
+		}
+		return client.Join(ctx, rc, "iot", client.Options{JoinTimeout: 5 * time.Second})
+	}
+	sess, err := dial(good)
+	if err != nil {
+		t.Fatalf("join with a CA-signed client certificate: %v", err)
+	}
+	d := sess.Details()
+	if d["authid"] != "sensor-hub" || d["authmethod"] != "tls" || d["authrole"] != "backend" {
+		t.Fatalf("welcome details %v", d)
+	}
+	if _, err := sess.Call(ctx, "wamp.session.count", nil, nil, nil); err != nil {
+		t.Fatalf("call over TLS: %v", err)
+	}
+	sess.Close()
+	if sess, err := dial(rogue); err == nil {
+		sess.Close()
+		t.Fatal("a self-signed client certificate was accepted")
+	}
+	if err := s.stop(t); err != nil {
+		t.Fatalf("serve exit: %v", err)
 	}
 }
