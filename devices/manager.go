@@ -171,8 +171,35 @@ func (m *Manager) launchLocked(dv *device) {
 	if dv.invalid {
 		return
 	}
+	ctx, cancel := context.WithCancel(m.ctx)
+	dv.stop, dv.stopped = cancel, make(chan struct{})
 	m.wg.Add(1)
-	go dv.run(m.ctx)
+	go func() {
+		defer close(dv.stopped)
+		dv.run(ctx)
+	}()
+}
+
+// Remove stops and forgets the device called name, as Close does for all:
+// its session ends (the device is sent RESET), its port is released, and
+// Remove returns once its supervisor has exited. Reloading a config uses
+// it for devices that were removed or changed. It fails with ErrNotFound
+// for an unknown name.
+func (m *Manager) Remove(name string) error {
+	m.mu.Lock()
+	dv := m.devs[name]
+	if dv == nil {
+		m.mu.Unlock()
+		return fmt.Errorf("%w: %q", ErrNotFound, name)
+	}
+	delete(m.devs, name)
+	stop, stopped := dv.stop, dv.stopped
+	m.mu.Unlock()
+	if stop != nil {
+		stop()
+		<-stopped
+	}
+	return nil
 }
 
 // Run starts the manager if needed, waits until ctx ends or Close is

@@ -568,3 +568,29 @@ func TestRefusedSessionsArePaced(t *testing.T) {
 		t.Fatalf("second session attached %v after the first was refused, want >= 100ms", gap)
 	}
 }
+
+func TestRemoveStopsOneDevice(t *testing.T) {
+	checkGoroutines(t)
+	m := devices.New(devices.Config{
+		Devices:    []devices.Device{{Name: "a", Port: "/nonexistent/ttyA"}, {Name: "b", Port: "/nonexistent/ttyB"}},
+		Attacher:   newFakeAttacher(),
+		MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond,
+	})
+	m.Start()
+	defer m.Close()
+	if err := m.Remove("a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := m.Get("a"); ok {
+		t.Fatal("removed device still listed")
+	}
+	if _, ok := m.Get("b"); !ok {
+		t.Fatal("other device gone")
+	}
+	if err := m.Remove("a"); !errors.Is(err, devices.ErrNotFound) {
+		t.Fatalf("second remove: %v", err)
+	}
+	if err := m.Add(devices.Device{Name: "a", Port: "/nonexistent/ttyA2"}); err != nil {
+		t.Fatalf("re-add after remove: %v", err)
+	}
+}

@@ -31,6 +31,10 @@ type device struct {
 	link   *serial.Link // the open link, nil while offline
 	conn   *deviceConn  // the attached session, nil while none
 
+	// Set by launchLocked under Manager.mu, before run starts.
+	stop    context.CancelFunc // ends this supervisor alone (Remove)
+	stopped chan struct{}      // closed when run has returned
+
 	// Owned by run.
 	opens      int    // successful opens so far
 	claimed    string // port claim held, "" if none

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -69,6 +70,7 @@ type deviceService struct {
 	router   *gateway.Router
 	mu       sync.Mutex
 	sessions map[string]*client.Session // by realm
+	applied  map[string]devices.Device  // owned by the serve loop (start, SIGHUP)
 	wg       sync.WaitGroup
 }
 
@@ -94,7 +96,50 @@ func startDevices(ctx context.Context, router *gateway.Router, realmNames []stri
 		OnChange: ds.publish,
 	})
 	ds.mgr.Start()
+	ds.applied = map[string]devices.Device{}
+	for _, d := range devs {
+		ds.applied[d.Name] = d
+	}
 	return ds, nil
+}
+
+// apply brings the supervised devices in line with a reloaded config:
+// removed or changed devices are stopped (they get RESET), new and changed
+// ones are started. Devices whose settings did not change keep running.
+func (ds *deviceService) apply(want []devices.Device) {
+	next := map[string]devices.Device{}
+	for _, d := range want {
+		next[d.Name] = d
+	}
+	for name, d := range ds.applied {
+		if nd, ok := next[name]; !ok || !reflect.DeepEqual(d, nd) {
+			if err := ds.mgr.Remove(name); err != nil {
+				ds.log.Warn("cannot remove device", "device", name, "err", err)
+			}
+			delete(ds.applied, name)
+		}
+	}
+	for name, d := range next {
+		if _, ok := ds.applied[name]; ok {
+			continue
+		}
+		ds.mu.Lock()
+		_, joined := ds.sessions[d.Realm]
+		ds.mu.Unlock()
+		if !joined {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			err := ds.joinRealm(ctx, d.Realm)
+			cancel()
+			if err != nil {
+				ds.log.Warn("device service unavailable in realm", "realm", d.Realm, "err", err)
+			}
+		}
+		if err := ds.mgr.Add(d); err != nil {
+			ds.log.Warn("cannot add device", "device", name, "err", err)
+			continue
+		}
+		ds.applied[name] = d
+	}
 }
 
 // joinRealm opens the internal session of a realm and registers the device

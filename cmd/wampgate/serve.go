@@ -625,6 +625,10 @@ func (s *server) reload() {
 	if !s.overrides["log-level"] {
 		s.level.Set(cfg.LogLevel)
 	}
+	s.cfg.Devices, s.cfg.Realms = cfg.Devices, cfg.Realms
+	if s.devices != nil {
+		s.devices.apply(s.deviceList())
+	}
 	s.log.Info("configuration reloaded", "file", s.path, "realms", len(cfg.Realms))
 }
 

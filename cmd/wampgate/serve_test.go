@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	firmwaresim "github.com/wampgate/wampgate/firmware-sim"
 	"github.com/wampgate/wampgate/gateway/client"
 	"github.com/wampgate/wampgate/gateway/wamp"
 	"github.com/wampgate/wampgate/transports"
@@ -264,6 +265,67 @@ realms:
 	if sess, err := dial(rogue); err == nil {
 		sess.Close()
 		t.Fatal("a self-signed client certificate was accepted")
+	}
+	if err := s.stop(t); err != nil {
+		t.Fatalf("serve exit: %v", err)
+	}
+}
+
+func TestE2EServeDevicesReload(t *testing.T) {
+	fleet := firmwaresim.MustStartFleet(t, firmwaresim.FleetConfig{Count: 2})
+	p1, p2 := fleet.Devices()[0].Path(), fleet.Devices()[1].Path()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "wampgate.yaml")
+	write := func(devs string) {
+		cfg := `
+listen:
+  - {type: rawsocket, address: "127.0.0.1:0"}
+  - {type: websocket, address: "127.0.0.2:0", path: /ws}
+realms:
+  - name: realm1
+    anonymous: public
+    roles:
+      public:
+        - {uri: "", match: prefix, allow: [call, subscribe]}
+      device:
+        - {uri: "dev.", match: prefix, allow: [register, publish, subscribe, call]}
+devices:
+` + devs
+		if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(`  - {name: pump1, port: ` + p1 + `, realm: realm1, role: device, prefix: dev.pump1.}` + "\n")
+	s := startTestServer(t, "--config", path)
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	callUntil := func(proc, want string) {
+		t.Helper()
+		var out, errs string
+		for i := 0; i < 200; i++ {
+			var code int
+			code, out, errs = runCLI(t, ctx, "call", "--url", s.tcp, proc, "2", "3")
+			if code == 0 && strings.TrimSpace(out) == want {
+				return
+			}
+			time.Sleep(50 * time.Millisecond) // polling while the device joins
+		}
+		t.Fatalf("call %s: got %q %q, want %s", proc, out, errs, want)
+	}
+	callUntil("dev.pump1.add", "5")
+	code, out, _ := runCLI(t, ctx, "devices", "--url", s.tcp, "--json")
+	if code != 0 || !strings.Contains(out, `"name":"pump1"`) || !strings.Contains(out, `"state":"online"`) {
+		t.Fatalf("devices: exit %d, %s", code, out)
+	}
+	// Reload: pump1 goes, pump2 comes.
+	write(`  - {name: pump2, port: ` + p2 + `, realm: realm1, role: device, prefix: dev.pump2.}` + "\n")
+	if err := s.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	callUntil("dev.pump2.add", "5")
+	code, _, stderr := runCLI(t, ctx, "call", "--url", s.tcp, "dev.pump1.add", "1", "1")
+	if code != 1 || !strings.Contains(stderr, wamp.ErrNoSuchProcedure) {
+		t.Fatalf("removed device still answers: exit %d %q", code, stderr)
 	}
 	if err := s.stop(t); err != nil {
 		t.Fatalf("serve exit: %v", err)
