@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"strings"
 	"testing"
 	"time"
 
@@ -407,4 +408,32 @@ func TestRealmMessageAndQueueLimits(t *testing.T) {
 	}
 	p.ExpectClosed()
 	gt.Eventually(t, "too_big counted", func() bool { return r.Stats().Violations["too_big"] == 1 })
+}
+
+// queueConn is a connection from a listener with its own queue budget.
+type queueConn struct{ transports.Conn }
+
+func (c queueConn) Info() transports.Info {
+	i := c.Conn.Info()
+	i.OutQueue = 2048
+	return i
+}
+
+func TestListenerOutQueue(t *testing.T) {
+	r := gt.NewRouter(t, gateway.Config{})
+	client, server := inproc.Pipe(transports.JSON)
+	slow := &stalledConn{Conn: queueConn{server}, closed: make(chan struct{})}
+	r.Serve(slow)
+	sp := gt.NewPeer(t, client)
+	sp.Send(&wamp.Hello{Realm: "realm1", Details: wamp.Dict{"roles": gt.ClientRoles()}})
+	sp.Send(&wamp.Subscribe{Request: 1, Options: wamp.Dict{}, Topic: "t"})
+	gt.Eventually(t, "subscriber joined", func() bool { return r.SessionCount() == 1 })
+	pub, _ := gt.Join(t, r, "realm1", transports.JSON)
+	// 2 KiB from the listener, not the router's 1 MiB default: a handful of
+	// 512-byte events is enough to close the stalled subscriber.
+	for i := 1; i <= 16; i++ {
+		pub.Send(&wamp.Publish{Request: wamp.ID(i), Options: wamp.Dict{"acknowledge": true}, Topic: "t", Payload: wamp.Payload{Args: wamp.List{strings.Repeat("x", 512)}}})
+		gt.Expect[wamp.Published](pub)
+	}
+	gt.Eventually(t, "slow consumer closed", func() bool { return r.Stats().Closed["slow_consumer"] == 1 })
 }

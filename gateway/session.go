@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -79,7 +80,7 @@ func newSession(r *Router, c transports.Conn) *session {
 		ser:        c.Serializer(),
 		maxOut:     c.MaxOutgoing(),
 		info:       info,
-		q:          outq.New(r.cfg.OutQueueBytes),
+		q:          outq.New(cmp.Or(info.OutQueue, r.cfg.OutQueueBytes)),
 		writerDone: make(chan struct{}),
 	}
 	s.codec, _ = codec.ByName(s.ser.String())

@@ -96,6 +96,10 @@ type Info struct {
 	// identical firmware can be addressed one by one. URIs with a dot are
 	// used as they are.
 	URIPrefix string
+	// OutQueue, when set, is the outbound queue budget in bytes for the
+	// session on this connection (a listener's setting); a realm's own
+	// setting still overrides it after the join.
+	OutQueue int
 	// Trusted marks an in-process session of the gateway itself (device
 	// meta procedures, uplink): the router skips authorization for it.
 	// Network transports never set it.

@@ -306,16 +306,33 @@ func realmConfigs(cfg *config.Config, limiter *auth.Limiter) ([]gateway.RealmCon
 }
 
 // sessionLimit caps the sessions served through one handler (a listener,
-// or the whole router when shared).
+// or the whole router when shared), and passes the listener's outbound
+// queue budget on to the router.
 type sessionLimit struct {
-	next    transports.Handler
-	max     int
-	active  atomic.Int64
-	refused atomic.Uint64
-	log     *slog.Logger
+	next     transports.Handler
+	max      int
+	outQueue int
+	active   atomic.Int64
+	refused  atomic.Uint64
+	log      *slog.Logger
+}
+
+// queueConn carries a listener's outbound queue budget in Info.
+type queueConn struct {
+	transports.Conn
+	outQueue int
+}
+
+func (c queueConn) Info() transports.Info {
+	i := c.Conn.Info()
+	i.OutQueue = c.outQueue
+	return i
 }
 
 func (l *sessionLimit) ServeConn(c transports.Conn) {
+	if l.outQueue > 0 {
+		c = queueConn{Conn: c, outQueue: l.outQueue}
+	}
 	if l.max > 0 && l.active.Add(1) > int64(l.max) {
 		l.active.Add(-1)
 		l.refused.Add(1)
@@ -420,7 +437,7 @@ func (s *server) run(ctx context.Context) error {
 			WriteTimeout:     time.Duration(cfg.Limits.WriteTimeout),
 			PingInterval:     time.Duration(cfg.Limits.PingInterval),
 		}
-		handler := &sessionLimit{next: global, max: l.Limits.MaxSessions, log: s.log}
+		handler := &sessionLimit{next: global, max: l.Limits.MaxSessions, outQueue: int(l.Limits.OutQueue), log: s.log}
 		var tc *tls.Config
 		if l.TLS != nil {
 			if tc, err = s.tlsConfig(l.TLS); err != nil {
