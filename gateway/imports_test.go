@@ -15,8 +15,8 @@ const module = "github.com/wampgate/wampgate"
 // the standard library. cmd/* may import anything.
 var allowedImports = map[string][]string{
 	"gateway/wamp/codec":           {"gateway/wamp"},
-	"gateway/broker":               {"gateway/wamp"},
-	"gateway/dealer":               {"gateway/wamp"},
+	"gateway/broker":               {"gateway/wamp", "gateway/internal/cow"},
+	"gateway/dealer":               {"gateway/wamp", "gateway/internal/cow"},
 	"gateway":                      {"gateway/wamp", "gateway/wamp/codec", "gateway/broker", "gateway/dealer", "gateway/internal/outq", "gateway/auth", "transports"},
 	"gateway/auth":                 {"gateway/wamp"},
 	"gateway/config":               {"go.yaml.in/yaml/v3"},

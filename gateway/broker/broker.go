@@ -12,9 +12,9 @@ package broker
 import (
 	"errors"
 	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/wampgate/wampgate/gateway/internal/cow"
 	"github.com/wampgate/wampgate/gateway/wamp"
 )
 
@@ -32,17 +32,12 @@ type Subscription[S comparable] struct {
 	Match   string    // immutable
 	Created time.Time // immutable
 
-	subscribers atomic.Pointer[[]S] // copy-on-write; replaced under Index.mu
+	subscribers cow.List[S] // written under Index.mu
 }
 
 // Subscribers returns the subscribers at the time of the call. The slice
 // must not be modified.
-func (s *Subscription[S]) Subscribers() []S {
-	if p := s.subscribers.Load(); p != nil {
-		return *p
-	}
-	return nil
-}
+func (s *Subscription[S]) Subscribers() []S { return s.subscribers.Load() }
 
 type key struct{ uri, match string }
 
@@ -103,11 +98,7 @@ func (x *Index[S]) Subscribe(s S, uri, match string) (sub *Subscription[S], crea
 		x.bySub[s] = subs
 	}
 	subs[sub.ID] = struct{}{}
-	old := sub.Subscribers()
-	next := make([]S, len(old), len(old)+1)
-	copy(next, old)
-	next = append(next, s)
-	sub.subscribers.Store(&next)
+	sub.subscribers.Add(s)
 	return sub, created, true, nil
 }
 
@@ -143,15 +134,7 @@ func (x *Index[S]) RemoveSubscriber(s S) (left []*Subscription[S], deleted []boo
 }
 
 func (x *Index[S]) removeLocked(sub *Subscription[S], s S) bool {
-	old := sub.Subscribers()
-	next := make([]S, 0, len(old))
-	for _, o := range old {
-		if o != s {
-			next = append(next, o)
-		}
-	}
-	sub.subscribers.Store(&next)
-	if len(next) > 0 {
+	if sub.subscribers.Remove(s) > 0 {
 		return false
 	}
 	delete(x.byKey, key{sub.URI, sub.Match})

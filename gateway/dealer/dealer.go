@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wampgate/wampgate/gateway/internal/cow"
 	"github.com/wampgate/wampgate/gateway/wamp"
 )
 
@@ -45,7 +46,7 @@ type Registration[S comparable] struct {
 	Invoke  string    // immutable
 	Created time.Time // immutable
 
-	callees atomic.Pointer[[]S] // copy-on-write, in registration order; replaced under Index.mu
+	callees cow.List[S] // in registration order; written under Index.mu
 	// DiscloseCaller is set when a callee registered with
 	// Options.disclose_caller: every INVOCATION then names the caller.
 	DiscloseCaller atomic.Bool
@@ -55,12 +56,7 @@ type Registration[S comparable] struct {
 
 // Callees returns the callees at the time of the call, oldest first. The
 // slice must not be modified.
-func (r *Registration[S]) Callees() []S {
-	if p := r.callees.Load(); p != nil {
-		return *p
-	}
-	return nil
-}
+func (r *Registration[S]) Callees() []S { return r.callees.Load() }
 
 type key struct{ uri, match string }
 
@@ -146,11 +142,7 @@ func (x *Index[S]) Register(s S, uri, match, invoke string) (reg *Registration[S
 		x.byCallee[s] = m
 	}
 	m[reg.ID] = struct{}{}
-	old := reg.Callees()
-	next := make([]S, len(old), len(old)+1)
-	copy(next, old)
-	next = append(next, s)
-	reg.callees.Store(&next)
+	reg.callees.Add(s)
 	return reg, created, nil
 }
 
@@ -185,15 +177,7 @@ func (x *Index[S]) RemoveCallee(s S) (left []*Registration[S], deleted []bool) {
 }
 
 func (x *Index[S]) removeLocked(reg *Registration[S], s S) bool {
-	old := reg.Callees()
-	next := make([]S, 0, len(old))
-	for _, o := range old {
-		if o != s {
-			next = append(next, o)
-		}
-	}
-	reg.callees.Store(&next)
-	if len(next) > 0 {
+	if reg.callees.Remove(s) > 0 {
 		return false
 	}
 	delete(x.byKey, key{reg.URI, reg.Match})
