@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -36,7 +37,7 @@ type realm struct {
 // stored.
 type policy struct {
 	open        bool // false once a reload removed the realm
-	authn       *auth.Authenticator
+	authn       *auth.Authenticator // never nil
 	authz       *auth.Authorizer
 	maxSessions int
 	publishRate Rate
@@ -45,9 +46,20 @@ type policy struct {
 	outQueue    int
 }
 
-func newPolicy(rc RealmConfig) *policy {
-	return &policy{open: true, authn: rc.Auth, authz: rc.Authorizer, maxSessions: rc.MaxSessions,
-		publishRate: rc.PublishRate, callRate: rc.CallRate, maxMessage: rc.MaxMessage, outQueue: rc.OutQueueBytes}
+// newPolicy builds a realm's policy. A realm configured without an
+// authenticator gets one that admits anonymous sessions only, with the
+// role "anonymous", so every join goes through the same authentication path.
+func newPolicy(rc RealmConfig) (*policy, error) {
+	authn := rc.Auth
+	if authn == nil {
+		var err error
+		authn, err = auth.NewAuthenticator(auth.Realm{Name: rc.Name, AnonymousRole: anonymousRole})
+		if err != nil {
+			return nil, fmt.Errorf("gateway: realm %s: %w", rc.Name, err)
+		}
+	}
+	return &policy{open: true, authn: authn, authz: rc.Authorizer, maxSessions: rc.MaxSessions,
+		publishRate: rc.PublishRate, callRate: rc.CallRate, maxMessage: rc.MaxMessage, outQueue: rc.OutQueueBytes}, nil
 }
 
 // allowed applies the realm's authorization rules to an action of s.
@@ -76,13 +88,7 @@ func (p *policy) stillGranted(s *session) bool {
 	case methodPort:
 		return true // the device manager owns port identities
 	case auth.MethodAnonymous:
-		if p.authn == nil {
-			return s.authrole == anonymousRole
-		}
 		return p.authn.AnonymousRole() == s.authrole
-	}
-	if p.authn == nil {
-		return false
 	}
 	id, ok := p.authn.IdentityFor(s.authid, s.authmethod)
 	return ok && id.AuthRole == s.authrole
@@ -112,7 +118,7 @@ func (rm *realm) count() int {
 	return len(rm.sessions)
 }
 
-func newRealm(r *Router, rc RealmConfig) *realm {
+func newRealm(r *Router, rc RealmConfig, p *policy) *realm {
 	rm := &realm{
 		r:        r,
 		name:     rc.Name,
@@ -121,7 +127,7 @@ func newRealm(r *Router, rc RealmConfig) *realm {
 		dealer:   dealer.New[*session](),
 		sessions: map[wamp.ID]*session{},
 	}
-	rm.policy.Store(newPolicy(rc))
+	rm.policy.Store(p)
 	return rm
 }
 

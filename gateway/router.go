@@ -23,8 +23,8 @@ type RealmConfig struct {
 	// StrictURIs applies the strict URI rules ([0-9a-z_] components)
 	// instead of the loose ones.
 	StrictURIs bool
-	// Auth authenticates HELLOs. Nil admits every session anonymously with
-	// the role "anonymous".
+	// Auth authenticates HELLOs. Nil admits anonymous sessions only, with
+	// the role "anonymous" (an anonymous-only auth.Authenticator).
 	Auth *auth.Authenticator
 	// Authorizer checks every call, register, subscribe and publish, and
 	// every event delivery. Nil allows everything.
@@ -125,13 +125,30 @@ func New(cfg Config) (*Router, error) {
 		sessions: map[*session]struct{}{},
 		ids:      map[wamp.ID]*session{},
 	}
-	if err := checkRealmConfigs(cfg.Realms); err != nil {
+	policies, err := realmPolicies(cfg.Realms)
+	if err != nil {
 		return nil, err
 	}
-	for _, rc := range cfg.Realms {
-		r.realms[rc.Name] = newRealm(r, rc)
+	for i, rc := range cfg.Realms {
+		r.realms[rc.Name] = newRealm(r, rc, policies[i])
 	}
 	return r, nil
+}
+
+// realmPolicies checks rcs and builds their policies, in order.
+func realmPolicies(rcs []RealmConfig) ([]*policy, error) {
+	if err := checkRealmConfigs(rcs); err != nil {
+		return nil, err
+	}
+	out := make([]*policy, 0, len(rcs))
+	for _, rc := range rcs {
+		p, err := newPolicy(rc)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 func checkRealmConfigs(rcs []RealmConfig) error {
@@ -179,17 +196,18 @@ func (r *Router) realm(name string) *realm {
 // every session whose identity or role the new configuration no longer
 // grants gets GOODBYE wamp.close.killed. On error nothing changes.
 func (r *Router) Reload(rcs []RealmConfig) error {
-	if err := checkRealmConfigs(rcs); err != nil {
+	policies, err := realmPolicies(rcs)
+	if err != nil {
 		return err
 	}
 	keep := map[string]bool{}
 	r.mu.Lock()
-	for _, rc := range rcs {
+	for i, rc := range rcs {
 		keep[rc.Name] = true
 		if rm := r.realms[rc.Name]; rm != nil {
-			rm.policy.Store(newPolicy(rc))
+			rm.policy.Store(policies[i])
 		} else {
-			r.realms[rc.Name] = newRealm(r, rc)
+			r.realms[rc.Name] = newRealm(r, rc, policies[i])
 		}
 	}
 	var all []*realm

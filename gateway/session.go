@@ -3,8 +3,6 @@ package gateway
 import (
 	"cmp"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -212,7 +210,7 @@ func (s *session) join() bool {
 	s.id = s.r.newSessionIDLocked()
 	s.r.ids[s.id] = s
 	s.r.mu.Unlock()
-	ident, ok := s.authenticate(hello, rm, pol)
+	ident, ok := s.authenticate(hello, pol)
 	if !ok {
 		return false
 	}
@@ -282,16 +280,9 @@ const (
 
 // authenticate runs the authentication exchange for hello. On failure it
 // has answered ABORT and returns false.
-func (s *session) authenticate(hello *wamp.Hello, rm *realm, pol *policy) (*auth.Identity, bool) {
+func (s *session) authenticate(hello *wamp.Hello, pol *policy) (*auth.Identity, bool) {
 	if s.info.AuthID != "" {
 		return &auth.Identity{AuthID: s.info.AuthID, AuthRole: s.info.AuthRole, AuthMethod: methodPort, AuthProvider: "device"}, true
-	}
-	if pol.authn == nil {
-		if !offersAnonymous(hello.Details) {
-			s.abortJoin(wamp.ErrNoAuthMethod, "realm "+rm.name+" accepts only anonymous sessions", CloseJoinRefused)
-			return nil, false
-		}
-		return &auth.Identity{AuthID: anonymousAuthID(), AuthRole: anonymousRole, AuthMethod: auth.MethodAnonymous, AuthProvider: "static"}, true
 	}
 	peer := ""
 	if s.info.Remote != nil {
@@ -403,32 +394,6 @@ func hasClientRole(details wamp.Dict) bool {
 		}
 	}
 	return false
-}
-
-func offersAnonymous(details wamp.Dict) bool {
-	methods, present := details["authmethods"]
-	if !present || methods == nil {
-		return true
-	}
-	list, ok := methods.([]any)
-	if !ok {
-		return false
-	}
-	if len(list) == 0 {
-		return true
-	}
-	for _, m := range list {
-		if m == "anonymous" {
-			return true
-		}
-	}
-	return false
-}
-
-func anonymousAuthID() string {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	return "anon-" + hex.EncodeToString(b[:])
 }
 
 // abortJoin answers a HELLO with ABORT, written directly because the writer
