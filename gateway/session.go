@@ -167,11 +167,7 @@ func (s *session) join() bool {
 	s.r.stats.msgsIn.Add(1)
 	m, err := s.codec.Decode(b)
 	if err != nil {
-		v := ViolationInvalid
-		if errors.Is(err, codec.ErrMalformed) {
-			v = ViolationMalformed
-		}
-		s.r.stats.violations[v].Add(1)
+		s.r.stats.violations[decodeViolation(err)].Add(1)
 		s.abortJoin(wamp.ErrProtocolViolation, err.Error(), CloseProtocolViolation)
 		return false
 	}
@@ -443,6 +439,15 @@ func (s *session) writeLoop() {
 	}
 }
 
+// decodeViolation classifies a codec error: bytes the serializer cannot
+// decode, or a decodable document that is not a valid WAMP message.
+func decodeViolation(err error) ViolationReason {
+	if errors.Is(err, codec.ErrMalformed) {
+		return ViolationMalformed
+	}
+	return ViolationInvalid
+}
+
 func readErrReason(err error) CloseReason {
 	switch {
 	case errors.Is(err, transports.ErrMessageTooBig):
@@ -486,11 +491,7 @@ func (s *session) readLoop() {
 		}
 		m, err := s.codec.Decode(b)
 		if err != nil {
-			v := ViolationInvalid
-			if errors.Is(err, codec.ErrMalformed) {
-				v = ViolationMalformed
-			}
-			s.violation(v, err.Error())
+			s.violation(decodeViolation(err), err.Error())
 			return
 		}
 		if s.shuttingDown.Load() {
