@@ -36,7 +36,7 @@ type realm struct {
 // policy is the reloadable part of a realm's configuration. Immutable once
 // stored.
 type policy struct {
-	open        bool // false once a reload removed the realm
+	open        bool                // false once a reload removed the realm
 	authn       *auth.Authenticator // never nil
 	authz       *auth.Authorizer
 	maxSessions int
